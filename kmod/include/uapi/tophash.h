@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * tophash: Go's classic runtime map as a kernel data structure.
+ *
+ * The ioctl ABI of /dev/tophash. Each open file of /dev/tophash is one map;
+ * TOPHASH_IOC_CREATE gives it its shape, every other ioctl works on it.
+ *
+ * Every argument structure starts with a __u32 @size that userspace sets to
+ * sizeof() the structure it was built against. The kernel accepts any size
+ * from the first published version (TOPHASH_*_SIZE_VER0) up: fields the
+ * kernel does not know must be zero (else E2BIG), fields userspace does not
+ * know are treated as zero, and output is truncated to @size. This is the
+ * openat2()/clone3() convention, so the structures can grow.
+ *
+ * Errors (returned as -1 with errno):
+ *   EINVAL  a bad size, flag or parameter; an op before CREATE
+ *   EBUSY   CREATE on a file that already holds a map
+ *   EFAULT  a bad user pointer (the map is left as it was)
+ *   E2BIG   unknown non-zero trailing fields; the map holds max_entries
+ *   ENOENT  lookup/delete of a missing key; update with TOPHASH_EXIST of one
+ *   EEXIST  update with TOPHASH_NOEXIST of a present key
+ *   ENOSPC  LAYOUT buffer too small (buf_len is set to the size needed)
+ *   ENOMEM  allocation failed (the map is left as it was)
+ *   EPERM   TOPHASH_F_IDENTITY_HASH without CAP_SYS_ADMIN
+ *   ENOTTY  an unknown ioctl
+ */
+#ifndef _UAPI_LINUX_TOPHASH_H
+#define _UAPI_LINUX_TOPHASH_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define TOPHASH_DEV_NAME		"tophash"
+
+/* Slots per bucket, as in Go (bucketCnt). */
+#define TOPHASH_BUCKET_SLOTS		8
+/* Key and value sizes are fixed per map, 1..256 bytes each. */
+#define TOPHASH_MAX_KEY_SIZE		256
+#define TOPHASH_MAX_VALUE_SIZE		256
+/* max_entries == 0 at create means this default. */
+#define TOPHASH_DEFAULT_MAX_ENTRIES	(1ULL << 24)
+/* The largest max_entries (and size_hint) a map accepts. */
+#define TOPHASH_LIMIT_MAX_ENTRIES	(1ULL << 31)
+
+/* Slot states in tophash bytes, the same numbers as Go's runtime/map.go. */
+#define TOPHASH_EMPTY_REST		0 /* empty, and so is every later slot */
+#define TOPHASH_EMPTY_ONE		1 /* empty (deleted or never used) */
+#define TOPHASH_EVACUATED_X		2 /* moved to the same index */
+#define TOPHASH_EVACUATED_Y		3 /* moved to index + old size */
+#define TOPHASH_EVACUATED_EMPTY		4 /* was empty when evacuated */
+#define TOPHASH_MIN_TOPHASH		5 /* tophash of a full slot is >= this */
+
+/* Create flags. */
+/* hash(key) = the 8-byte key itself (native endian). CAP_SYS_ADMIN only. */
+#define TOPHASH_F_IDENTITY_HASH		(1U << 0)
+#define TOPHASH_F_ALL			(TOPHASH_F_IDENTITY_HASH)
+
+/**
+ * struct tophash_create - argument of TOPHASH_IOC_CREATE
+ * @size: sizeof(struct tophash_create)
+ * @key_size: key bytes, 1..TOPHASH_MAX_KEY_SIZE (8 for identity hashing)
+ * @value_size: value bytes, 1..TOPHASH_MAX_VALUE_SIZE
+ * @flags: TOPHASH_F_*
+ * @size_hint: expected entries; sizes the first table like make(map, hint)
+ * @max_entries: most entries the map may hold; 0 = TOPHASH_DEFAULT_MAX_ENTRIES
+ * @id: out: the map's id (tracepoints, debugfs)
+ * @pad: must be zero
+ */
+struct tophash_create {
+	__u32 size;
+	__u32 key_size;
+	__u32 value_size;
+	__u32 flags;
+	__u64 size_hint;
+	__u64 max_entries;
+	__u32 id;
+	__u32 pad;
+};
+
+#define TOPHASH_CREATE_SIZE_VER0	40
+
+/* Update flags, as for BPF maps. */
+#define TOPHASH_ANY		0 /* create or update */
+#define TOPHASH_NOEXIST		1 /* create only: EEXIST if present */
+#define TOPHASH_EXIST		2 /* update only: ENOENT if missing */
+
+/**
+ * struct tophash_op - argument of UPDATE, LOOKUP and DELETE
+ * @size: sizeof(struct tophash_op)
+ * @flags: TOPHASH_ANY/NOEXIST/EXIST for UPDATE, 0 otherwise
+ * @key: user pointer to key_size bytes
+ * @value: user pointer to value_size bytes (in for UPDATE, out for LOOKUP,
+ *	unused by DELETE)
+ */
+struct tophash_op {
+	__u32 size;
+	__u32 flags;
+	__u64 key;
+	__u64 value;
+};
+
+#define TOPHASH_OP_SIZE_VER0		24
+
+/* Ops in a batch. */
+#define TOPHASH_BATCH_UPDATE	1
+#define TOPHASH_BATCH_LOOKUP	2
+#define TOPHASH_BATCH_DELETE	3
+
+/**
+ * struct tophash_batch_op - one entry of a batch
+ * @op: TOPHASH_BATCH_*
+ * @flags: as in struct tophash_op
+ * @key: user pointer to the key
+ * @value: user pointer to the value (UPDATE in, LOOKUP out)
+ */
+struct tophash_batch_op {
+	__u32 op;
+	__u32 flags;
+	__u64 key;
+	__u64 value;
+};
+
+/* Most ops one batch may hold. */
+#define TOPHASH_BATCH_MAX	65536
+
+/**
+ * struct tophash_batch - argument of TOPHASH_IOC_BATCH
+ * @size: sizeof(struct tophash_batch)
+ * @count: number of entries at @ops, 1..TOPHASH_BATCH_MAX
+ * @ops: user pointer to @count struct tophash_batch_op
+ * @done: out: ops completed. Ops run in order and the batch stops at the
+ *	first that fails: the ioctl then returns that op's error and @done is
+ *	its index; the ops before it stay done.
+ * @pad: must be zero
+ */
+struct tophash_batch {
+	__u32 size;
+	__u32 count;
+	__u64 ops;
+	__u32 done;
+	__u32 pad;
+};
+
+#define TOPHASH_BATCH_SIZE_VER0		24
+
+/* Info flags. */
+#define TOPHASH_INFO_GROWING		(1U << 0) /* oldbuckets != NULL */
+#define TOPHASH_INFO_SAME_SIZE		(1U << 1) /* growth keeps B */
+#define TOPHASH_INFO_IDENTITY		(1U << 2) /* identity hash */
+
+/**
+ * struct tophash_info - argument of TOPHASH_IOC_INFO (all out but @size)
+ * @size: sizeof(struct tophash_info)
+ * @id: map id
+ * @count: live entries
+ * @B: log2 of the number of buckets in the current table
+ * @flags: TOPHASH_INFO_*
+ * @noverflow: overflow buckets in the current table
+ * @nevacuate: old buckets below this index are evacuated (when growing)
+ * @bytes: bytes allocated for this map now (tables, overflow, bookkeeping)
+ * @key_size: as created
+ * @value_size: as created
+ * @max_entries: as created (the default filled in)
+ * @generation: table generation: +1 at each grow start, grow end and clear
+ * @noldoverflow: overflow buckets still hanging off the old table
+ */
+struct tophash_info {
+	__u32 size;
+	__u32 id;
+	__u64 count;
+	__u32 B;
+	__u32 flags;
+	__u64 noverflow;
+	__u64 nevacuate;
+	__u64 bytes;
+	__u32 key_size;
+	__u32 value_size;
+	__u64 max_entries;
+	__u64 generation;
+	__u64 noldoverflow;
+};
+
+#define TOPHASH_INFO_SIZE_VER0		80
+
+/**
+ * struct tophash_clear - argument of TOPHASH_IOC_CLEAR (all out but @size):
+ *	what the clear reclaimed
+ * @size: sizeof(struct tophash_clear)
+ * @pad: zero
+ * @entries: live entries removed
+ * @overflow: overflow buckets freed (current and old table)
+ * @oldbuckets: buckets of an unfinished growth's old table freed
+ * @bytes: bytes freed, net of the fresh table
+ */
+struct tophash_clear {
+	__u32 size;
+	__u32 pad;
+	__u64 entries;
+	__u64 overflow;
+	__u64 oldbuckets;
+	__u64 bytes;
+};
+
+#define TOPHASH_CLEAR_SIZE_VER0		40
+
+/* Layout: which table a chain record is from. */
+#define TOPHASH_LAYOUT_NEW		0
+#define TOPHASH_LAYOUT_OLD		1
+
+/**
+ * struct tophash_layout_chain - one bucket chain in the LAYOUT buffer,
+ *	followed by @depth * TOPHASH_BUCKET_SLOTS tophash bytes (the primary
+ *	bucket's first, then each overflow bucket's in chain order), then
+ *	padding to a multiple of 8 bytes.
+ * @table: TOPHASH_LAYOUT_NEW or TOPHASH_LAYOUT_OLD
+ * @depth: buckets in the chain (1 + overflow buckets)
+ * @bucket: index of the primary bucket in its table
+ * @pad: zero
+ */
+struct tophash_layout_chain {
+	__u32 table;
+	__u32 depth;
+	__u32 bucket;
+	__u32 pad;
+};
+
+/**
+ * struct tophash_layout - argument of TOPHASH_IOC_LAYOUT
+ * @size: sizeof(struct tophash_layout)
+ * @flags: zero
+ * @buf: user buffer that receives the chain records: the old table's
+ *	chains first when growing, then the current table's
+ * @buf_len: in: bytes at @buf; out: bytes written, or needed (ENOSPC)
+ * @B: out: B of the current table
+ * @nchains: out: records written (2^B, plus 2^oldB when growing)
+ */
+struct tophash_layout {
+	__u32 size;
+	__u32 flags;
+	__u64 buf;
+	__u64 buf_len;
+	__u32 B;
+	__u32 nchains;
+};
+
+#define TOPHASH_LAYOUT_SIZE_VER0	32
+
+#define TOPHASH_IOC_MAGIC	0xB7
+#define TOPHASH_IOC_CREATE	_IOWR(TOPHASH_IOC_MAGIC, 1, struct tophash_create)
+#define TOPHASH_IOC_UPDATE	_IOW(TOPHASH_IOC_MAGIC, 2, struct tophash_op)
+#define TOPHASH_IOC_LOOKUP	_IOW(TOPHASH_IOC_MAGIC, 3, struct tophash_op)
+#define TOPHASH_IOC_DELETE	_IOW(TOPHASH_IOC_MAGIC, 4, struct tophash_op)
+#define TOPHASH_IOC_CLEAR	_IOWR(TOPHASH_IOC_MAGIC, 5, struct tophash_clear)
+#define TOPHASH_IOC_BATCH	_IOWR(TOPHASH_IOC_MAGIC, 6, struct tophash_batch)
+#define TOPHASH_IOC_INFO	_IOWR(TOPHASH_IOC_MAGIC, 7, struct tophash_info)
+#define TOPHASH_IOC_LAYOUT	_IOWR(TOPHASH_IOC_MAGIC, 8, struct tophash_layout)
+
+#endif /* _UAPI_LINUX_TOPHASH_H */

@@ -1,0 +1,919 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tophash map core: Go's classic runtime map (runtime/map.go, Go 1.19-1.23)
+ * as a kernel data structure.
+ *
+ * A bucket is tophash[8], then 8 keys, then 8 values, then the overflow
+ * pointer. Writers are serialized by map->lock and may sleep. The table a
+ * reader needs (buckets, B, oldbuckets, seed) is one RCU-published object;
+ * replaced tables, bucket arrays and overflow buckets are freed only after a
+ * grace period.
+ */
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/random.h>
+#include <linux/string.h>
+#include <linux/overflow.h>
+#include <asm/unaligned.h>
+#include "tophash_core.h"
+
+atomic64_t tophash_live_bytes = ATOMIC64_INIT(0);
+
+/*
+ * An overflow bucket is allocated on its own, behind this header, so that it
+ * can be freed by call_rcu() when an evacuation releases it.
+ */
+struct th_ovf_hdr {
+	struct rcu_head rcu;
+	size_t size;
+};
+
+static inline u8 th_top(u64 hash)
+{
+	u8 top = hash >> 56;
+
+	return top < TOPHASH_MIN_TOPHASH ? top + TOPHASH_MIN_TOPHASH : top;
+}
+
+static inline bool th_is_empty(u8 top)
+{
+	return top <= TOPHASH_EMPTY_ONE;
+}
+
+static inline bool th_evacuated(const u8 *b)
+{
+	return b[0] > TOPHASH_EMPTY_ONE && b[0] < TOPHASH_MIN_TOPHASH;
+}
+
+static inline u8 *th_bucket(const struct tophash_map *m, u8 *arr, unsigned long i)
+{
+	return arr + i * m->bucket_size;
+}
+
+static inline u8 *th_key(const struct tophash_map *m, u8 *b, unsigned int i)
+{
+	return b + TH_SLOTS + i * m->key_size;
+}
+
+static inline u8 *th_val(const struct tophash_map *m, u8 *b, unsigned int i)
+{
+	return b + m->val_off + i * m->value_size;
+}
+
+static inline void th_set_overflow(const struct tophash_map *m, u8 *b, u8 *ovf)
+{
+	*(u8 **)(b + m->ovf_off) = ovf;
+}
+
+static inline unsigned long th_nbuckets(u8 B)
+{
+	return 1UL << B;
+}
+
+static inline unsigned long th_noldbuckets(const struct tophash_table *t)
+{
+	return th_nbuckets(t->same_size ? t->B : t->B - 1);
+}
+
+static u64 th_hash(const struct tophash_map *m, const struct tophash_table *t,
+		   const void *key)
+{
+	if (m->flags & TOPHASH_F_IDENTITY_HASH)
+		return get_unaligned((const u64 *)key);
+	return siphash(key, m->key_size, &t->seed);
+}
+
+/* Go's overLoadFactor(): more than 8 entries and above 6.5 per bucket. */
+static inline bool th_over_load_factor(u64 count, u8 B)
+{
+	return count > TH_SLOTS &&
+	       count > TH_LOAD_NUM * (th_nbuckets(B) / TH_LOAD_DEN);
+}
+
+/* Go's tooManyOverflowBuckets(): about as many overflow as regular buckets. */
+static inline bool th_too_many_overflow(u64 noverflow, u8 B)
+{
+	return noverflow >= 1ULL << min_t(u8, B, 15);
+}
+
+/* Bucket arrays: kvmalloc warns above INT_MAX, so refuse those first. */
+static u8 *th_alloc_array(struct tophash_map *m, u8 B)
+{
+	size_t size;
+	u8 *arr;
+
+	if (B >= 32 || check_mul_overflow(th_nbuckets(B), (size_t)m->bucket_size,
+					  &size) || size > INT_MAX)
+		return NULL;
+	arr = kvzalloc(size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (arr) {
+		m->bytes += size;
+		atomic64_add(size, &tophash_live_bytes);
+	}
+	return arr;
+}
+
+static u8 *th_alloc_overflow(struct tophash_map *m)
+{
+	size_t size = sizeof(struct th_ovf_hdr) + m->bucket_size;
+	struct th_ovf_hdr *h = kzalloc(size, GFP_KERNEL_ACCOUNT);
+
+	if (!h)
+		return NULL;
+	h->size = size;
+	m->bytes += size;
+	atomic64_add(size, &tophash_live_bytes);
+	return (u8 *)(h + 1);
+}
+
+static void th_free_overflow_now(u8 *b)
+{
+	struct th_ovf_hdr *h = (struct th_ovf_hdr *)b - 1;
+
+	atomic64_sub(h->size, &tophash_live_bytes);
+	kfree(h);
+}
+
+static void th_free_overflow_rcu(struct rcu_head *rcu)
+{
+	struct th_ovf_hdr *h = container_of(rcu, struct th_ovf_hdr, rcu);
+
+	atomic64_sub(h->size, &tophash_live_bytes);
+	kfree(h);
+}
+
+/* Hand an unlinked overflow bucket to RCU; readers may still be in it. */
+static void th_retire_overflow(struct tophash_map *m, u8 *b)
+{
+	struct th_ovf_hdr *h = (struct th_ovf_hdr *)b - 1;
+
+	m->bytes -= h->size;
+	call_rcu(&h->rcu, th_free_overflow_rcu);
+}
+
+static void th_table_free_rcu(struct rcu_head *rcu)
+{
+	struct tophash_table *t = container_of(rcu, struct tophash_table, rcu);
+	unsigned long i;
+	int d;
+
+	for (d = 0; d < ARRAY_SIZE(t->dead); d++) {
+		u8 *arr = t->dead[d].buckets;
+
+		if (!arr)
+			continue;
+		for (i = 0; t->dead[d].chains && i < t->dead[d].nbuckets; i++) {
+			u8 *b = *(u8 **)(arr + i * t->bucket_size + t->ovf_off);
+
+			while (b) {
+				u8 *next = *(u8 **)(b + t->ovf_off);
+
+				th_free_overflow_now(b);
+				b = next;
+			}
+		}
+		atomic64_sub(t->dead[d].nbuckets * t->bucket_size,
+			     &tophash_live_bytes);
+		kvfree(arr);
+	}
+	atomic64_sub(sizeof(*t), &tophash_live_bytes);
+	kfree(t);
+}
+
+static struct tophash_table *th_alloc_table(struct tophash_map *m)
+{
+	struct tophash_table *t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
+
+	if (!t)
+		return NULL;
+	t->bucket_size = m->bucket_size;
+	t->ovf_off = m->ovf_off;
+	m->bytes += sizeof(*t);
+	atomic64_add(sizeof(*t), &tophash_live_bytes);
+	return t;
+}
+
+/* Mark an array (and maybe its chains) to be freed with a retired table. */
+static void th_doom(struct tophash_map *m, struct tophash_table *t, int slot,
+		    u8 *arr, unsigned long nbuckets, bool chains)
+{
+	t->dead[slot].buckets = arr;
+	t->dead[slot].nbuckets = nbuckets;
+	t->dead[slot].chains = chains;
+	m->bytes -= nbuckets * m->bucket_size;
+}
+
+/* Free @t and what it dooms after readers that may see it are gone. */
+static void th_retire_table(struct tophash_map *m, struct tophash_table *t)
+{
+	m->bytes -= sizeof(*t);
+	call_rcu(&t->rcu, th_table_free_rcu);
+}
+
+static inline struct tophash_table *th_tbl(struct tophash_map *m)
+{
+	return rcu_dereference_protected(m->tbl, lockdep_is_held(&m->lock));
+}
+
+/* Replace the current table; @old goes to RCU with whatever it dooms. */
+static void th_publish(struct tophash_map *m, struct tophash_table *old,
+		       struct tophash_table *new)
+{
+	new->generation = ++m->generation;
+	/* Pairs with rcu_dereference() of m->tbl by readers: @new is complete. */
+	rcu_assign_pointer(m->tbl, new);
+	th_retire_table(m, old);
+}
+
+/**
+ * tophash_map_init() - prepare a map object before CREATE
+ * @m: the map, zeroed
+ */
+void tophash_map_init(struct tophash_map *m)
+{
+	mutex_init(&m->lock);
+}
+
+/* Go's makemap: the smallest B that holds @hint entries under the load factor. */
+static u8 th_hint_to_B(u64 hint)
+{
+	u8 B = 0;
+
+	while (th_over_load_factor(hint, B))
+		B++;
+	return B;
+}
+
+/**
+ * tophash_map_create() - give a map its shape and first table
+ * @m: a map after tophash_map_init()
+ * @c: the validated create arguments (sizes, flags, hint, max_entries)
+ * @id: the map's id
+ *
+ * Context: process context; takes m->lock.
+ * Return: 0, -EBUSY when @m was created before, -EINVAL for a bad size,
+ *	-ENOMEM.
+ */
+int tophash_map_create(struct tophash_map *m, const struct tophash_create *c,
+		       u32 id)
+{
+	struct tophash_table *t;
+	int err;
+
+	mutex_lock(&m->lock);
+	err = -EBUSY;
+	if (m->created)
+		goto out_unlock;
+	m->id = id;
+	m->flags = c->flags;
+	m->key_size = c->key_size;
+	m->value_size = c->value_size;
+	m->val_off = TH_SLOTS + TH_SLOTS * c->key_size;
+	m->ovf_off = ALIGN(m->val_off + TH_SLOTS * c->value_size, sizeof(void *));
+	m->bucket_size = m->ovf_off + sizeof(void *);
+	m->max_entries = c->max_entries;
+
+	err = -ENOMEM;
+	t = th_alloc_table(m);
+	if (!t)
+		goto out_reset;
+	t->B = th_hint_to_B(c->size_hint);
+	t->buckets = th_alloc_array(m, t->B);
+	if (!t->buckets)
+		goto out_free_table;
+	get_random_bytes(&t->seed, sizeof(t->seed));
+	t->generation = ++m->generation;
+	rcu_assign_pointer(m->tbl, t); /* Pairs with rcu_dereference() in readers. */
+	WRITE_ONCE(m->created, true); /* Read unlocked by the ioctl entry. */
+	mutex_unlock(&m->lock);
+	return 0;
+
+out_free_table:
+	m->bytes -= sizeof(*t);
+	atomic64_sub(sizeof(*t), &tophash_live_bytes);
+	kfree(t);
+out_reset:
+	m->bucket_size = 0;
+out_unlock:
+	mutex_unlock(&m->lock);
+	return err;
+}
+
+/**
+ * tophash_map_destroy() - free everything a map holds
+ * @m: the map; no other user may hold it any more
+ *
+ * The memory goes through RCU, so lockless readers still inside finish first.
+ */
+void tophash_map_destroy(struct tophash_map *m)
+{
+	struct tophash_table *t;
+
+	mutex_lock(&m->lock);
+	if (m->created) {
+		t = th_tbl(m);
+		th_doom(m, t, 0, t->buckets, th_nbuckets(t->B), true);
+		if (t->oldbuckets)
+			th_doom(m, t, 1, t->oldbuckets, th_noldbuckets(t), true);
+		RCU_INIT_POINTER(m->tbl, NULL); /* Readers are gone: no pairing. */
+		th_retire_table(m, t);
+		WRITE_ONCE(m->created, false);
+	}
+	mutex_unlock(&m->lock);
+	mutex_destroy(&m->lock);
+}
+
+/* Find @key; return its bucket and slot or NULL. Works mid-growth. */
+static u8 *th_find(struct tophash_map *m, struct tophash_table *t,
+		   const void *key, u64 hash, unsigned int *slot)
+{
+	unsigned long mask = th_nbuckets(t->B) - 1;
+	u8 top = th_top(hash);
+	u8 *b = th_bucket(m, t->buckets, hash & mask);
+	unsigned int i;
+
+	if (t->oldbuckets) {
+		u8 *ob = th_bucket(m, t->oldbuckets, hash & (th_noldbuckets(t) - 1));
+
+		if (!th_evacuated(ob))
+			b = ob;
+	}
+	for (; b; b = th_overflow(m, b)) {
+		for (i = 0; i < TH_SLOTS; i++) {
+			if (b[i] != top) {
+				if (b[i] == TOPHASH_EMPTY_REST)
+					return NULL;
+				continue;
+			}
+			if (!memcmp(th_key(m, b, i), key, m->key_size)) {
+				*slot = i;
+				return b;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* A destination of an evacuation: a bucket chain being filled in order. */
+struct th_evac_dst {
+	u8 *b;
+	unsigned int i;
+};
+
+/* Count the live entries of an old chain that go to X and to Y. */
+static void th_evac_count(struct tophash_map *m, struct tophash_table *t,
+			  u8 *b, unsigned long newbit, unsigned long *n)
+{
+	unsigned int i;
+
+	n[0] = 0;
+	n[1] = 0;
+	for (; b; b = th_overflow(m, b))
+		for (i = 0; i < TH_SLOTS; i++)
+			if (!th_is_empty(b[i]))
+				n[!t->same_size &&
+				  (th_hash(m, t, th_key(m, b, i)) & newbit)]++;
+}
+
+static inline unsigned long th_ovf_needed(unsigned long n)
+{
+	return n > TH_SLOTS ? DIV_ROUND_UP(n, TH_SLOTS) - 1 : 0;
+}
+
+/*
+ * Go's evacuate(): move old bucket @oldbucket's chain into X (same index)
+ * and Y (index + old size) by the hash bit, drop deleted slots, and mark the
+ * old slots evacuatedX/Y/Empty. The overflow buckets the destinations need
+ * are allocated first, so this either fails with -ENOMEM before changing
+ * anything or completes.
+ */
+static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
+		       unsigned long oldbucket)
+{
+	unsigned long newbit = th_noldbuckets(t);
+	u8 *ob = th_bucket(m, t->oldbuckets, oldbucket);
+	struct th_evac_dst dst[2];
+	unsigned long n[2], need, k;
+	u8 *spare = NULL, *b, *next;
+	unsigned int i;
+
+	if (th_evacuated(ob))
+		return 0;
+
+	th_evac_count(m, t, ob, newbit, n);
+	need = th_ovf_needed(n[0]) + th_ovf_needed(n[1]);
+	for (k = 0; k < need; k++) {
+		b = th_alloc_overflow(m);
+		if (!b)
+			goto out_nomem;
+		th_set_overflow(m, b, spare);
+		spare = b;
+	}
+
+	dst[0].b = th_bucket(m, t->buckets, oldbucket);
+	dst[0].i = 0;
+	dst[1].b = t->same_size ? NULL : th_bucket(m, t->buckets, oldbucket + newbit);
+	dst[1].i = 0;
+	for (b = ob; b; b = th_overflow(m, b)) {
+		for (i = 0; i < TH_SLOTS; i++) {
+			u8 top = b[i];
+			struct th_evac_dst *d;
+			int y;
+
+			if (th_is_empty(top)) {
+				b[i] = TOPHASH_EVACUATED_EMPTY;
+				continue;
+			}
+			y = !t->same_size &&
+			    !!(th_hash(m, t, th_key(m, b, i)) & newbit);
+			d = &dst[y];
+			if (d->i == TH_SLOTS) {
+				u8 *nb = spare;
+
+				spare = th_overflow(m, nb);
+				th_set_overflow(m, nb, NULL);
+				th_set_overflow(m, d->b, nb);
+				m->noverflow++;
+				d->b = nb;
+				d->i = 0;
+			}
+			memcpy(th_key(m, d->b, d->i), th_key(m, b, i), m->key_size);
+			memcpy(th_val(m, d->b, d->i), th_val(m, b, i), m->value_size);
+			d->b[d->i] = top;
+			d->i++;
+			b[i] = TOPHASH_EVACUATED_X + y;
+		}
+	}
+
+	/* The old chain's overflow buckets hold nothing any more: release them. */
+	b = th_overflow(m, ob);
+	th_set_overflow(m, ob, NULL);
+	for (; b; b = next) {
+		next = th_overflow(m, b);
+		m->noldoverflow--;
+		th_retire_overflow(m, b);
+	}
+	return 0;
+
+out_nomem:
+	while (spare) {
+		b = spare;
+		spare = th_overflow(m, b);
+		m->bytes -= sizeof(struct th_ovf_hdr) + m->bucket_size;
+		th_free_overflow_now(b);
+	}
+	return -ENOMEM;
+}
+
+/* Growth is complete: publish the table without oldbuckets. */
+static int th_grow_done(struct tophash_map *m, struct tophash_table *t)
+{
+	struct tophash_table *nt = th_alloc_table(m);
+
+	if (!nt)
+		return -ENOMEM;
+	nt->buckets = t->buckets;
+	nt->B = t->B;
+	nt->seed = t->seed;
+	th_doom(m, t, 0, t->oldbuckets, th_noldbuckets(t), false);
+	m->nevacuate = 0;
+	th_publish(m, t, nt);
+	return 0;
+}
+
+/* Go's advanceEvacuationMark(), less the completion it leaves to the caller. */
+static void th_advance_mark(struct tophash_map *m, struct tophash_table *t)
+{
+	unsigned long nold = th_noldbuckets(t);
+	unsigned long stop;
+
+	m->nevacuate++;
+	stop = min(m->nevacuate + TH_EVAC_SCAN, nold);
+	while (m->nevacuate != stop &&
+	       th_evacuated(th_bucket(m, t->oldbuckets, m->nevacuate)))
+		m->nevacuate++;
+}
+
+/*
+ * Go's growWork(): evacuate the old bucket that @bucket (an index into the
+ * new table) comes from, then one more at nevacuate to keep growth moving;
+ * when every old bucket is evacuated, finish the growth.
+ */
+static int th_grow_work(struct tophash_map *m, unsigned long bucket)
+{
+	struct tophash_table *t = th_tbl(m);
+	unsigned long nold = th_noldbuckets(t);
+	unsigned long old = bucket & (nold - 1);
+	int err;
+
+	err = th_evacuate(m, t, old);
+	if (err)
+		return err;
+	if (old == m->nevacuate)
+		th_advance_mark(m, t);
+	if (m->nevacuate < nold) {
+		err = th_evacuate(m, t, m->nevacuate);
+		if (err)
+			return err;
+		th_advance_mark(m, t);
+	}
+	if (m->nevacuate == nold)
+		return th_grow_done(m, t);
+	return 0;
+}
+
+/*
+ * Go's hashGrow(): double B when over the load factor, else a same-size grow
+ * to shed overflow buckets. The new table is published with the current
+ * buckets as oldbuckets; evacuation then runs incrementally.
+ */
+static int th_grow_start(struct tophash_map *m)
+{
+	struct tophash_table *t = th_tbl(m);
+	struct tophash_table *nt = th_alloc_table(m);
+	bool bigger = th_over_load_factor(m->count + 1, t->B);
+
+	if (!nt)
+		return -ENOMEM;
+	nt->B = t->B + bigger;
+	nt->same_size = !bigger;
+	nt->seed = t->seed;
+	nt->oldbuckets = t->buckets;
+	nt->buckets = th_alloc_array(m, nt->B);
+	if (!nt->buckets) {
+		m->bytes -= sizeof(*nt);
+		atomic64_sub(sizeof(*nt), &tophash_live_bytes);
+		kfree(nt);
+		return -ENOMEM;
+	}
+	m->noldoverflow = m->noverflow;
+	m->noverflow = 0;
+	m->nevacuate = 0;
+	th_publish(m, t, nt);
+	return 0;
+}
+
+/* Go's mapassign() after the checks; called with m->lock held. */
+static int th_assign(struct tophash_map *m, const void *key, const void *val)
+{
+	struct tophash_table *t;
+	unsigned long bucket;
+	u8 *b, *last, *ins;
+	unsigned int i, ins_i = 0;
+	u64 hash;
+	u8 top;
+	int err;
+
+again:
+	t = th_tbl(m);
+	hash = th_hash(m, t, key);
+	top = th_top(hash);
+	bucket = hash & (th_nbuckets(t->B) - 1);
+	if (t->oldbuckets) {
+		err = th_grow_work(m, bucket);
+		if (err)
+			return err;
+		t = th_tbl(m);
+	}
+	ins = NULL;
+	last = NULL;
+	for (b = th_bucket(m, t->buckets, bucket); b; b = th_overflow(m, b)) {
+		last = b;
+		for (i = 0; i < TH_SLOTS; i++) {
+			if (b[i] != top) {
+				if (th_is_empty(b[i]) && !ins) {
+					ins = b;
+					ins_i = i;
+				}
+				if (b[i] == TOPHASH_EMPTY_REST)
+					goto not_found;
+				continue;
+			}
+			if (memcmp(th_key(m, b, i), key, m->key_size))
+				continue;
+			memcpy(th_val(m, b, i), val, m->value_size);
+			return 0;
+		}
+	}
+not_found:
+	if (!t->oldbuckets &&
+	    (th_over_load_factor(m->count + 1, t->B) ||
+	     th_too_many_overflow(m->noverflow, t->B))) {
+		err = th_grow_start(m);
+		if (err)
+			return err;
+		goto again;
+	}
+	if (!ins) {
+		while (th_overflow(m, last))
+			last = th_overflow(m, last);
+		ins = th_alloc_overflow(m);
+		if (!ins)
+			return -ENOMEM;
+		th_set_overflow(m, last, ins);
+		m->noverflow++;
+		ins_i = 0;
+	}
+	memcpy(th_key(m, ins, ins_i), key, m->key_size);
+	memcpy(th_val(m, ins, ins_i), val, m->value_size);
+	ins[ins_i] = top;
+	m->count++;
+	return 0;
+}
+
+/**
+ * tophash_update() - insert or update a key
+ * @m: a created map
+ * @key: key_size bytes
+ * @val: value_size bytes
+ * @flags: TOPHASH_ANY, TOPHASH_NOEXIST or TOPHASH_EXIST
+ *
+ * Context: process context, may sleep; takes m->lock.
+ * Return: 0; -EEXIST (NOEXIST, key present), -ENOENT (EXIST, key missing),
+ *	-E2BIG (new key, map holds max_entries), -ENOMEM. On error the map's
+ *	contents are unchanged.
+ */
+int tophash_update(struct tophash_map *m, const void *key, const void *val,
+		   u32 flags)
+{
+	struct tophash_table *t;
+	unsigned int slot;
+	bool present;
+	int err;
+
+	mutex_lock(&m->lock);
+	t = th_tbl(m);
+	present = th_find(m, t, key, th_hash(m, t, key), &slot);
+	if (flags == TOPHASH_NOEXIST && present)
+		err = -EEXIST;
+	else if (flags == TOPHASH_EXIST && !present)
+		err = -ENOENT;
+	else if (!present && m->count >= m->max_entries)
+		err = -E2BIG;
+	else
+		err = th_assign(m, key, val);
+	mutex_unlock(&m->lock);
+	return err;
+}
+
+/**
+ * tophash_lookup() - copy out the value of a key
+ * @m: a created map
+ * @key: key_size bytes
+ * @val: receives value_size bytes
+ *
+ * Context: process context; takes m->lock.
+ * Return: 0 or -ENOENT.
+ */
+int tophash_lookup(struct tophash_map *m, const void *key, void *val)
+{
+	struct tophash_table *t;
+	unsigned int slot;
+	u8 *b;
+
+	mutex_lock(&m->lock);
+	t = th_tbl(m);
+	b = th_find(m, t, key, th_hash(m, t, key), &slot);
+	if (b)
+		memcpy(val, th_val(m, b, slot), m->value_size);
+	mutex_unlock(&m->lock);
+	return b ? 0 : -ENOENT;
+}
+
+/*
+ * Go's mapdelete() tail: slot @i of @b was just emptied; if nothing follows
+ * it, turn it and the emptyOne slots before it (back to the chain's start
+ * at @head) into emptyRest.
+ */
+static void th_mark_empty_rest(struct tophash_map *m, u8 *head, u8 *b,
+			       unsigned int i)
+{
+	u8 *c;
+
+	if (i == TH_SLOTS - 1) {
+		if (th_overflow(m, b) && th_overflow(m, b)[0] != TOPHASH_EMPTY_REST)
+			return;
+	} else if (b[i + 1] != TOPHASH_EMPTY_REST) {
+		return;
+	}
+	for (;;) {
+		b[i] = TOPHASH_EMPTY_REST;
+		if (i == 0) {
+			if (b == head)
+				return;
+			c = b;
+			for (b = head; th_overflow(m, b) != c; b = th_overflow(m, b))
+				;
+			i = TH_SLOTS - 1;
+		} else {
+			i--;
+		}
+		if (b[i] != TOPHASH_EMPTY_ONE)
+			return;
+	}
+}
+
+/**
+ * tophash_delete() - remove a key
+ * @m: a created map
+ * @key: key_size bytes
+ *
+ * The slot becomes emptyOne with its key and value zeroed, then emptyRest
+ * when nothing follows it. The seed is re-drawn when the map becomes empty.
+ *
+ * Context: process context, may sleep; takes m->lock.
+ * Return: 0, -ENOENT, or -ENOMEM (growth work could not allocate; the map's
+ *	contents are unchanged).
+ */
+int tophash_delete(struct tophash_map *m, const void *key)
+{
+	struct tophash_table *t;
+	unsigned long bucket;
+	unsigned int i;
+	u8 *head, *b;
+	u64 hash;
+	int err;
+	u8 top;
+
+	mutex_lock(&m->lock);
+	t = th_tbl(m);
+	hash = th_hash(m, t, key);
+	err = -ENOENT;
+	if (!th_find(m, t, key, hash, &i))
+		goto out_unlock;
+	bucket = hash & (th_nbuckets(t->B) - 1);
+	if (t->oldbuckets) {
+		err = th_grow_work(m, bucket);
+		if (err)
+			goto out_unlock;
+		t = th_tbl(m);
+	}
+	top = th_top(hash);
+	head = th_bucket(m, t->buckets, bucket);
+	err = -ENOENT;
+	for (b = head; b; b = th_overflow(m, b)) {
+		for (i = 0; i < TH_SLOTS; i++) {
+			if (b[i] != top) {
+				if (b[i] == TOPHASH_EMPTY_REST)
+					goto out_unlock;
+				continue;
+			}
+			if (memcmp(th_key(m, b, i), key, m->key_size))
+				continue;
+			memset(th_key(m, b, i), 0, m->key_size);
+			memset(th_val(m, b, i), 0, m->value_size);
+			b[i] = TOPHASH_EMPTY_ONE;
+			th_mark_empty_rest(m, head, b, i);
+			m->count--;
+			if (!m->count)
+				get_random_bytes(&t->seed, sizeof(t->seed));
+			err = 0;
+			goto out_unlock;
+		}
+	}
+out_unlock:
+	mutex_unlock(&m->lock);
+	return err;
+}
+
+/**
+ * tophash_clear() - empty the map, whatever state it is in
+ * @m: a created map
+ * @out: receives what was reclaimed (its @size is left alone)
+ *
+ * Unlike Go's clear, which returns early on an empty map, this always
+ * publishes a fresh table of the current B with a new seed, no overflow
+ * buckets and no growth in progress.
+ *
+ * Context: process context, may sleep; takes m->lock.
+ * Return: 0 or -ENOMEM (the map is unchanged).
+ */
+int tophash_clear(struct tophash_map *m, struct tophash_clear *out)
+{
+	struct tophash_table *t, *nt;
+	u64 before;
+	int err = -ENOMEM;
+
+	mutex_lock(&m->lock);
+	t = th_tbl(m);
+	before = m->bytes;
+	nt = th_alloc_table(m);
+	if (!nt)
+		goto out_unlock;
+	nt->B = t->B;
+	nt->buckets = th_alloc_array(m, nt->B);
+	if (!nt->buckets) {
+		m->bytes -= sizeof(*nt);
+		atomic64_sub(sizeof(*nt), &tophash_live_bytes);
+		kfree(nt);
+		goto out_unlock;
+	}
+	get_random_bytes(&nt->seed, sizeof(nt->seed));
+	out->entries = m->count;
+	out->overflow = m->noverflow + m->noldoverflow;
+	out->oldbuckets = t->oldbuckets ? th_noldbuckets(t) : 0;
+	th_doom(m, t, 0, t->buckets, th_nbuckets(t->B), true);
+	if (t->oldbuckets)
+		th_doom(m, t, 1, t->oldbuckets, th_noldbuckets(t), true);
+	m->bytes -= (sizeof(struct th_ovf_hdr) + m->bucket_size) *
+		    (m->noverflow + m->noldoverflow);
+	m->count = 0;
+	m->noverflow = 0;
+	m->noldoverflow = 0;
+	m->nevacuate = 0;
+	th_publish(m, t, nt);
+	out->bytes = before - m->bytes;
+	err = 0;
+out_unlock:
+	mutex_unlock(&m->lock);
+	return err;
+}
+
+/**
+ * tophash_info() - a snapshot of the map's shape and counters
+ * @m: a created map
+ * @info: filled in, but for @size
+ *
+ * Context: process context; takes m->lock.
+ */
+void tophash_info(struct tophash_map *m, struct tophash_info *info)
+{
+	struct tophash_table *t;
+
+	mutex_lock(&m->lock);
+	t = th_tbl(m);
+	info->id = m->id;
+	info->count = m->count;
+	info->B = t->B;
+	info->flags = 0;
+	if (t->oldbuckets)
+		info->flags |= TOPHASH_INFO_GROWING;
+	if (t->oldbuckets && t->same_size)
+		info->flags |= TOPHASH_INFO_SAME_SIZE;
+	if (m->flags & TOPHASH_F_IDENTITY_HASH)
+		info->flags |= TOPHASH_INFO_IDENTITY;
+	info->noverflow = m->noverflow;
+	info->noldoverflow = m->noldoverflow;
+	info->nevacuate = m->nevacuate;
+	info->bytes = m->bytes;
+	info->key_size = m->key_size;
+	info->value_size = m->value_size;
+	info->max_entries = m->max_entries;
+	info->generation = t->generation;
+	mutex_unlock(&m->lock);
+}
+
+static int th_walk_array(struct tophash_map *m, u8 *arr, unsigned long n,
+			 u32 table, tophash_chain_fn fn, void *arg)
+{
+	unsigned long i;
+	u32 depth;
+	u8 *b;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		u8 *head = th_bucket(m, arr, i);
+
+		depth = 0;
+		for (b = head; b; b = th_overflow(m, b))
+			depth++;
+		err = fn(arg, table, i, depth, head);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/**
+ * tophash_walk_layout() - call @fn for every bucket chain, old table first
+ * @m: a created map
+ * @fn: called under m->lock for each chain
+ * @arg: passed to @fn
+ * @B: receives the current B
+ * @nchains: receives the number of chains
+ *
+ * Context: process context; takes m->lock, which @fn may not take.
+ * Return: 0 or the first non-zero return of @fn.
+ */
+int tophash_walk_layout(struct tophash_map *m, tophash_chain_fn fn, void *arg,
+			u32 *B, u32 *nchains)
+{
+	struct tophash_table *t;
+	int err = 0;
+
+	mutex_lock(&m->lock);
+	t = th_tbl(m);
+	*B = t->B;
+	*nchains = th_nbuckets(t->B);
+	if (t->oldbuckets) {
+		*nchains += th_noldbuckets(t);
+		err = th_walk_array(m, t->oldbuckets, th_noldbuckets(t),
+				    TOPHASH_LAYOUT_OLD, fn, arg);
+	}
+	if (!err)
+		err = th_walk_array(m, t->buckets, th_nbuckets(t->B),
+				    TOPHASH_LAYOUT_NEW, fn, arg);
+	mutex_unlock(&m->lock);
+	return err;
+}

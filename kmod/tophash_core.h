@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tophash map core: types and the interface the device, the tests and other
+ * modules use. The layout mirrors Go's classic runtime map (Go 1.19-1.23
+ * runtime/map.go): buckets of 8 slots, a tophash byte per slot, overflow
+ * chains, incremental growth by evacuation.
+ */
+#ifndef _TOPHASH_CORE_H
+#define _TOPHASH_CORE_H
+
+#include <linux/types.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/siphash.h>
+#include <uapi/tophash.h>
+
+#define TH_SLOTS		TOPHASH_BUCKET_SLOTS
+/* Grow when count > 6.5 * 2^B, written as Go does: 13 / 2. */
+#define TH_LOAD_NUM		13
+#define TH_LOAD_DEN		2
+/* Old buckets advanceEvacuationMark scans past in one step. */
+#define TH_EVAC_SCAN		1024
+
+/**
+ * struct tophash_table - what a reader needs to find a key, published as one
+ *	RCU object so that B, buckets and oldbuckets are always seen together
+ * @rcu: frees this table (and what @dead names) after a grace period
+ * @buckets: 2^@B buckets of the current table
+ * @oldbuckets: the table being evacuated, NULL when not growing
+ * @B: log2 of the number of buckets in @buckets
+ * @same_size: the growth in progress keeps B (overflow clean-up)
+ * @bucket_size: bytes per bucket (copied from the map for the RCU callback)
+ * @ovf_off: offset of the overflow pointer in a bucket
+ * @generation: +1 at each table change (grow start, grow done, clear)
+ * @seed: siphash key; re-drawn when the map becomes empty and on clear
+ * @dead: bucket arrays to free with this table object when it is retired
+ * @dead.buckets: the array
+ * @dead.nbuckets: its length
+ * @dead.chains: also free the overflow chains hanging off it
+ */
+struct tophash_table {
+	struct rcu_head rcu;
+	u8 *buckets;
+	u8 *oldbuckets;
+	u8 B;
+	bool same_size;
+	u32 bucket_size;
+	u32 ovf_off;
+	u64 generation;
+	siphash_key_t seed;
+	struct {
+		u8 *buckets;
+		unsigned long nbuckets;
+		bool chains;
+	} dead[2];
+};
+
+/**
+ * struct tophash_map - one map
+ * @lock: serializes writers (assign, delete, clear, evacuation) and, until
+ *	lookups become lockless, lookups; protects every field below
+ * @tbl: the current table
+ * @created: CREATE succeeded; every other field is valid only then
+ * @id: small integer naming the map in tracepoints and debugfs
+ * @flags: TOPHASH_F_* given at create
+ * @key_size: bytes per key
+ * @value_size: bytes per value
+ * @bucket_size: bytes per bucket: tophash[8], keys, values, overflow pointer
+ * @val_off: offset of the first value in a bucket
+ * @ovf_off: offset of the overflow pointer in a bucket
+ * @count: live entries
+ * @max_entries: most entries the map may hold
+ * @noverflow: overflow buckets hanging off @tbl->buckets
+ * @noldoverflow: overflow buckets hanging off @tbl->oldbuckets
+ * @nevacuate: old buckets below this index are evacuated
+ * @generation: last table generation handed out
+ * @bytes: bytes this map holds now, retired-but-unfreed memory excluded
+ * @dbg: debugfs directory of this map
+ */
+struct tophash_map {
+	struct mutex lock;
+	struct tophash_table __rcu *tbl;
+	bool created;
+	u32 id;
+	u32 flags;
+	u32 key_size;
+	u32 value_size;
+	u32 bucket_size;
+	u32 val_off;
+	u32 ovf_off;
+	u64 count;
+	u64 max_entries;
+	u64 noverflow;
+	u64 noldoverflow;
+	u64 nevacuate;
+	u64 generation;
+	u64 bytes;
+	struct dentry *dbg;
+};
+
+/* Bytes allocated by every map of the module and not yet freed. */
+extern atomic64_t tophash_live_bytes;
+
+void tophash_map_init(struct tophash_map *m);
+int tophash_map_create(struct tophash_map *m, const struct tophash_create *c,
+		       u32 id);
+void tophash_map_destroy(struct tophash_map *m);
+
+int tophash_update(struct tophash_map *m, const void *key, const void *val,
+		   u32 flags);
+int tophash_lookup(struct tophash_map *m, const void *key, void *val);
+int tophash_delete(struct tophash_map *m, const void *key);
+int tophash_clear(struct tophash_map *m, struct tophash_clear *out);
+void tophash_info(struct tophash_map *m, struct tophash_info *info);
+
+/**
+ * th_overflow() - the next bucket of a chain, NULL at its end
+ * @m: the map
+ * @b: a bucket; its first TH_SLOTS bytes are its tophash array
+ */
+static inline u8 *th_overflow(const struct tophash_map *m, const u8 *b)
+{
+	return *(u8 *const *)(b + m->ovf_off);
+}
+
+/*
+ * Called under m->lock for each chain: @head is the primary bucket, follow
+ * it with th_overflow(); a non-zero return stops the walk.
+ */
+typedef int (*tophash_chain_fn)(void *arg, u32 table, u32 bucket, u32 depth,
+				const u8 *head);
+int tophash_walk_layout(struct tophash_map *m, tophash_chain_fn fn, void *arg,
+			u32 *B, u32 *nchains);
+
+#endif /* _TOPHASH_CORE_H */

@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tophash: /dev/tophash, one map per open file, its ioctls and debugfs view.
+ */
+#include <linux/module.h>
+#include <linux/miscdevice.h>
+#include <linux/fs.h>
+#include <linux/uaccess.h>
+#include <linux/slab.h>
+#include <linux/idr.h>
+#include <linux/capability.h>
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include "tophash_core.h"
+
+static DEFINE_IDA(tophash_ida);
+static struct dentry *tophash_dbg_root;
+
+/* Scratch buffers for one op: key and value copied from/to userspace. */
+struct th_op_buf {
+	u8 key[TOPHASH_MAX_KEY_SIZE];
+	u8 val[TOPHASH_MAX_VALUE_SIZE];
+};
+
+/*
+ * Read an extensible argument: the first __u32 is its size; accept any size
+ * from @min up, as copy_struct_from_user() does (unknown trailing fields
+ * must be zero). Returns the user's size or a negative errno.
+ */
+static int th_get_arg(void *dst, size_t ksize, size_t min,
+		      const void __user *uarg)
+{
+	u32 usize;
+	int err;
+
+	if (get_user(usize, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < min || usize > PAGE_SIZE)
+		return -EINVAL;
+	err = copy_struct_from_user(dst, ksize, uarg, usize);
+	if (err)
+		return err;
+	return usize;
+}
+
+/* Write back the first @usize bytes of an output argument. */
+static int th_put_arg(void __user *uarg, const void *src, size_t ksize,
+		      size_t usize)
+{
+	return copy_to_user(uarg, src, min(ksize, usize)) ? -EFAULT : 0;
+}
+
+static int th_ioc_create(struct tophash_map *m, void __user *uarg)
+{
+	struct tophash_create c;
+	int usize, err, id;
+
+	usize = th_get_arg(&c, sizeof(c), TOPHASH_CREATE_SIZE_VER0, uarg);
+	if (usize < 0)
+		return usize;
+	if (c.key_size < 1 || c.key_size > TOPHASH_MAX_KEY_SIZE ||
+	    c.value_size < 1 || c.value_size > TOPHASH_MAX_VALUE_SIZE ||
+	    (c.flags & ~TOPHASH_F_ALL) || c.pad || c.id ||
+	    c.max_entries > TOPHASH_LIMIT_MAX_ENTRIES)
+		return -EINVAL;
+	if (!c.max_entries)
+		c.max_entries = TOPHASH_DEFAULT_MAX_ENTRIES;
+	if (c.size_hint > c.max_entries)
+		return -EINVAL;
+	if (c.flags & TOPHASH_F_IDENTITY_HASH) {
+		if (c.key_size != sizeof(u64))
+			return -EINVAL;
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+	}
+	/*
+	 * Check that the result can be written back before creating, so that
+	 * a bad pointer fails with nothing created.
+	 */
+	err = th_put_arg(uarg, &c, sizeof(c), usize);
+	if (err)
+		return err;
+
+	id = ida_alloc_min(&tophash_ida, 1, GFP_KERNEL);
+	if (id < 0)
+		return id;
+	err = tophash_map_create(m, &c, id);
+	if (err) {
+		ida_free(&tophash_ida, id);
+		return err;
+	}
+	c.id = id;
+	/* The map exists now; should this fail, INFO still tells its id. */
+	return th_put_arg(uarg, &c, sizeof(c), usize);
+}
+
+/* Copy in an op's key (and, for updates, value); check sizes and pointers. */
+static int th_get_kv(struct tophash_map *m, struct th_op_buf *buf, u64 ukey,
+		     u64 uval, bool want_val)
+{
+	if (copy_from_user(buf->key, u64_to_user_ptr(ukey), m->key_size))
+		return -EFAULT;
+	if (want_val &&
+	    copy_from_user(buf->val, u64_to_user_ptr(uval), m->value_size))
+		return -EFAULT;
+	return 0;
+}
+
+/* One update, lookup or delete; shared by the single ioctls and batch. */
+static int th_do_op(struct tophash_map *m, struct th_op_buf *buf, u32 op,
+		    u32 flags, u64 ukey, u64 uval)
+{
+	int err;
+
+	switch (op) {
+	case TOPHASH_BATCH_UPDATE:
+		if (flags > TOPHASH_EXIST)
+			return -EINVAL;
+		err = th_get_kv(m, buf, ukey, uval, true);
+		if (err)
+			return err;
+		return tophash_update(m, buf->key, buf->val, flags);
+	case TOPHASH_BATCH_LOOKUP:
+		if (flags)
+			return -EINVAL;
+		err = th_get_kv(m, buf, ukey, 0, false);
+		if (err)
+			return err;
+		err = tophash_lookup(m, buf->key, buf->val);
+		if (err)
+			return err;
+		if (copy_to_user(u64_to_user_ptr(uval), buf->val, m->value_size))
+			return -EFAULT;
+		return 0;
+	case TOPHASH_BATCH_DELETE:
+		if (flags)
+			return -EINVAL;
+		err = th_get_kv(m, buf, ukey, 0, false);
+		if (err)
+			return err;
+		return tophash_delete(m, buf->key);
+	}
+	return -EINVAL;
+}
+
+static int th_ioc_op(struct tophash_map *m, u32 op, void __user *uarg)
+{
+	struct th_op_buf *buf;
+	struct tophash_op o;
+	int err;
+
+	err = th_get_arg(&o, sizeof(o), TOPHASH_OP_SIZE_VER0, uarg);
+	if (err < 0)
+		return err;
+	buf = kmalloc(sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	err = th_do_op(m, buf, op, o.flags, o.key, o.value);
+	kfree(buf);
+	return err;
+}
+
+static int th_ioc_batch(struct tophash_map *m, void __user *uarg)
+{
+	struct tophash_batch_op __user *uops;
+	struct tophash_batch_op op;
+	struct tophash_batch bt;
+	struct th_op_buf *buf;
+	int usize, err = 0;
+	u32 i;
+
+	usize = th_get_arg(&bt, sizeof(bt), TOPHASH_BATCH_SIZE_VER0, uarg);
+	if (usize < 0)
+		return usize;
+	if (!bt.count || bt.count > TOPHASH_BATCH_MAX || bt.pad || bt.done)
+		return -EINVAL;
+	buf = kmalloc(sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	uops = u64_to_user_ptr(bt.ops);
+	for (i = 0; i < bt.count; i++) {
+		if (copy_from_user(&op, &uops[i], sizeof(op))) {
+			err = -EFAULT;
+			break;
+		}
+		err = th_do_op(m, buf, op.op, op.flags, op.key, op.value);
+		if (err)
+			break;
+		cond_resched();
+	}
+	kfree(buf);
+	bt.done = i;
+	if (th_put_arg(uarg, &bt, sizeof(bt), usize))
+		return -EFAULT;
+	return err;
+}
+
+static int th_ioc_info(struct tophash_map *m, void __user *uarg)
+{
+	struct tophash_info info;
+	int usize;
+
+	usize = th_get_arg(&info, sizeof(info), TOPHASH_INFO_SIZE_VER0, uarg);
+	if (usize < 0)
+		return usize;
+	tophash_info(m, &info);
+	info.size = usize;
+	return th_put_arg(uarg, &info, sizeof(info), usize);
+}
+
+static int th_ioc_clear(struct tophash_map *m, void __user *uarg)
+{
+	struct tophash_clear cl;
+	int usize, err;
+
+	usize = th_get_arg(&cl, sizeof(cl), TOPHASH_CLEAR_SIZE_VER0, uarg);
+	if (usize < 0)
+		return usize;
+	if (cl.pad)
+		return -EINVAL;
+	err = tophash_clear(m, &cl);
+	if (err)
+		return err;
+	return th_put_arg(uarg, &cl, sizeof(cl), usize);
+}
+
+/* Layout records go straight to userspace from under the map lock. */
+struct th_layout_ctx {
+	struct tophash_map *m;
+	u8 __user *ubuf;
+	u64 cap;
+	u64 pos;
+	bool full;
+};
+
+static int th_layout_chain(void *arg, u32 table, u32 bucket, u32 depth,
+			   const u8 *b)
+{
+	struct tophash_layout_chain rec = {
+		.table = table, .depth = depth, .bucket = bucket,
+	};
+	struct th_layout_ctx *c = arg;
+	u64 len = sizeof(rec) + (u64)depth * TH_SLOTS;
+
+	if (c->full || c->pos + len > c->cap) {
+		c->full = true;
+		c->pos += len;
+		return 0;
+	}
+	if (copy_to_user(c->ubuf + c->pos, &rec, sizeof(rec)))
+		return -EFAULT;
+	c->pos += sizeof(rec);
+	for (; b; b = th_overflow(c->m, b)) {
+		if (copy_to_user(c->ubuf + c->pos, b, TH_SLOTS))
+			return -EFAULT;
+		c->pos += TH_SLOTS;
+	}
+	return 0;
+}
+
+static int th_ioc_layout(struct tophash_map *m, void __user *uarg)
+{
+	struct th_layout_ctx ctx = { .m = m };
+	struct tophash_layout lo;
+	int usize, err;
+
+	usize = th_get_arg(&lo, sizeof(lo), TOPHASH_LAYOUT_SIZE_VER0, uarg);
+	if (usize < 0)
+		return usize;
+	if (lo.flags)
+		return -EINVAL;
+	ctx.ubuf = u64_to_user_ptr(lo.buf);
+	ctx.cap = lo.buf_len;
+	err = tophash_walk_layout(m, th_layout_chain, &ctx, &lo.B, &lo.nchains);
+	if (err)
+		return err;
+	lo.buf_len = ctx.pos;
+	if (th_put_arg(uarg, &lo, sizeof(lo), usize))
+		return -EFAULT;
+	return ctx.full ? -ENOSPC : 0;
+}
+
+/**
+ * tophash_ioctl() - the /dev/tophash ioctls
+ * @file: an open /dev/tophash; its map is file->private_data
+ * @cmd: TOPHASH_IOC_*; matched on type and number, the size being carried
+ *	by the argument's own @size field
+ * @arg: user pointer to the command's argument structure
+ *
+ * Context: process context; may sleep.
+ * Return: 0 or a negative errno as listed in uapi/tophash.h.
+ */
+static long tophash_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct tophash_map *m = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	unsigned int nr = _IOC_NR(cmd);
+
+	if (_IOC_TYPE(cmd) != TOPHASH_IOC_MAGIC ||
+	    nr < _IOC_NR(TOPHASH_IOC_CREATE) || nr > _IOC_NR(TOPHASH_IOC_LAYOUT))
+		return -ENOTTY;
+	if (nr == _IOC_NR(TOPHASH_IOC_CREATE))
+		return th_ioc_create(m, uarg);
+	/*
+	 * created only goes false -> true, under m->lock; every op below takes
+	 * m->lock before touching the table, so this unlocked peek is enough.
+	 */
+	if (!READ_ONCE(m->created))
+		return -EINVAL;
+
+	switch (nr) {
+	case _IOC_NR(TOPHASH_IOC_UPDATE):
+		return th_ioc_op(m, TOPHASH_BATCH_UPDATE, uarg);
+	case _IOC_NR(TOPHASH_IOC_LOOKUP):
+		return th_ioc_op(m, TOPHASH_BATCH_LOOKUP, uarg);
+	case _IOC_NR(TOPHASH_IOC_DELETE):
+		return th_ioc_op(m, TOPHASH_BATCH_DELETE, uarg);
+	case _IOC_NR(TOPHASH_IOC_CLEAR):
+		return th_ioc_clear(m, uarg);
+	case _IOC_NR(TOPHASH_IOC_BATCH):
+		return th_ioc_batch(m, uarg);
+	case _IOC_NR(TOPHASH_IOC_INFO):
+		return th_ioc_info(m, uarg);
+	case _IOC_NR(TOPHASH_IOC_LAYOUT):
+		return th_ioc_layout(m, uarg);
+	}
+	return -ENOTTY;
+}
+
+/* debugfs: <id>/info and <id>/layout of each map, and live_bytes. */
+static const char th_state_char[TOPHASH_MIN_TOPHASH] = {
+	[TOPHASH_EMPTY_REST] = '.',
+	[TOPHASH_EMPTY_ONE] = 'x',
+	[TOPHASH_EVACUATED_X] = 'X',
+	[TOPHASH_EVACUATED_Y] = 'Y',
+	[TOPHASH_EVACUATED_EMPTY] = 'e',
+};
+
+struct th_seq_ctx {
+	struct tophash_map *m;
+	struct seq_file *s;
+};
+
+static int th_seq_chain(void *arg, u32 table, u32 bucket, u32 depth,
+			const u8 *b)
+{
+	struct th_seq_ctx *c = arg;
+	unsigned int i;
+
+	seq_printf(c->s, "%s %6u ", table == TOPHASH_LAYOUT_OLD ? "old" : "new",
+		   bucket);
+	for (; b; b = th_overflow(c->m, b)) {
+		seq_putc(c->s, '|');
+		for (i = 0; i < TH_SLOTS; i++)
+			seq_putc(c->s, b[i] < TOPHASH_MIN_TOPHASH ?
+				 th_state_char[b[i]] : '#');
+	}
+	seq_puts(c->s, "|\n");
+	return 0;
+}
+
+static int th_dbg_layout_show(struct seq_file *s, void *unused)
+{
+	struct th_seq_ctx ctx = { .m = s->private, .s = s };
+	u32 B, n;
+
+	return tophash_walk_layout(ctx.m, th_seq_chain, &ctx, &B, &n);
+}
+DEFINE_SHOW_ATTRIBUTE(th_dbg_layout);
+
+static int th_dbg_info_show(struct seq_file *s, void *unused)
+{
+	struct tophash_info in;
+
+	tophash_info(s->private, &in);
+	seq_printf(s, "id %u\ncount %llu\nB %u\ngrowing %u\nsame_size %u\n",
+		   in.id, in.count, in.B, !!(in.flags & TOPHASH_INFO_GROWING),
+		   !!(in.flags & TOPHASH_INFO_SAME_SIZE));
+	seq_printf(s, "noverflow %llu\nnoldoverflow %llu\nnevacuate %llu\n",
+		   in.noverflow, in.noldoverflow, in.nevacuate);
+	seq_printf(s, "bytes %llu\nkey_size %u\nvalue_size %u\nmax_entries %llu\ngeneration %llu\nidentity %u\n",
+		   in.bytes, in.key_size, in.value_size, in.max_entries,
+		   in.generation, !!(in.flags & TOPHASH_INFO_IDENTITY));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(th_dbg_info);
+
+static int th_live_bytes_get(void *data, u64 *val)
+{
+	*val = atomic64_read(&tophash_live_bytes);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(th_live_bytes_fops, th_live_bytes_get, NULL, "%llu\n");
+
+static void th_dbg_add(struct tophash_map *m)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "%u", m->id);
+	m->dbg = debugfs_create_dir(name, tophash_dbg_root);
+	debugfs_create_file("info", 0400, m->dbg, m, &th_dbg_info_fops);
+	debugfs_create_file("layout", 0400, m->dbg, m, &th_dbg_layout_fops);
+}
+
+static int tophash_open(struct inode *inode, struct file *file)
+{
+	struct tophash_map *m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+
+	if (!m)
+		return -ENOMEM;
+	tophash_map_init(m);
+	file->private_data = m;
+	return 0;
+}
+
+static int tophash_release(struct inode *inode, struct file *file)
+{
+	struct tophash_map *m = file->private_data;
+
+	debugfs_remove_recursive(m->dbg);
+	if (m->created)
+		ida_free(&tophash_ida, m->id);
+	tophash_map_destroy(m);
+	kfree(m);
+	return 0;
+}
+
+static long tophash_unlocked_ioctl(struct file *file, unsigned int cmd,
+				   unsigned long arg)
+{
+	struct tophash_map *m = file->private_data;
+	long ret = tophash_ioctl(file, cmd, arg);
+
+	/* The debugfs entry appears once, after a successful create. */
+	if (!ret && _IOC_TYPE(cmd) == TOPHASH_IOC_MAGIC &&
+	    _IOC_NR(cmd) == _IOC_NR(TOPHASH_IOC_CREATE))
+		th_dbg_add(m);
+	return ret;
+}
+
+static const struct file_operations tophash_fops = {
+	.owner = THIS_MODULE,
+	.open = tophash_open,
+	.release = tophash_release,
+	.unlocked_ioctl = tophash_unlocked_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice tophash_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = TOPHASH_DEV_NAME,
+	.fops = &tophash_fops,
+	.mode = 0600,
+};
+
+static int __init tophash_init(void)
+{
+	int err;
+
+	tophash_dbg_root = debugfs_create_dir("tophash", NULL);
+	debugfs_create_file("live_bytes", 0400, tophash_dbg_root, NULL,
+			    &th_live_bytes_fops);
+	err = misc_register(&tophash_misc);
+	if (err)
+		goto out_remove_dbg;
+	return 0;
+
+out_remove_dbg:
+	debugfs_remove_recursive(tophash_dbg_root);
+	return err;
+}
+
+static void __exit tophash_exit(void)
+{
+	misc_deregister(&tophash_misc);
+	debugfs_remove_recursive(tophash_dbg_root);
+	/* Wait for the call_rcu() frees of retired tables and buckets. */
+	rcu_barrier();
+	ida_destroy(&tophash_ida);
+}
+
+module_init(tophash_init);
+module_exit(tophash_exit);
+MODULE_DESCRIPTION("Go's classic runtime map as an observable kernel data structure");
+MODULE_LICENSE("GPL");
