@@ -15,8 +15,12 @@
 #include <linux/random.h>
 #include <linux/string.h>
 #include <linux/overflow.h>
+#include <linux/ktime.h>
 #include <asm/unaligned.h>
 #include "tophash_core.h"
+
+#define CREATE_TRACE_POINTS
+#include "tophash_trace.h"
 
 atomic64_t tophash_live_bytes = ATOMIC64_INIT(0);
 
@@ -220,7 +224,6 @@ static inline struct tophash_table *th_tbl(struct tophash_map *m)
 static void th_publish(struct tophash_map *m, struct tophash_table *old,
 		       struct tophash_table *new)
 {
-	new->generation = ++m->generation;
 	/* Pairs with rcu_dereference() of m->tbl by readers: @new is complete. */
 	rcu_assign_pointer(m->tbl, new);
 	th_retire_table(m, old);
@@ -283,7 +286,7 @@ int tophash_map_create(struct tophash_map *m, const struct tophash_create *c,
 	if (!t->buckets)
 		goto out_free_table;
 	get_random_bytes(&t->seed, sizeof(t->seed));
-	t->generation = ++m->generation;
+	t->gen = ++m->generation;
 	rcu_assign_pointer(m->tbl, t); /* Pairs with rcu_dereference() in readers. */
 	WRITE_ONCE(m->created, true); /* Read unlocked by the ioctl entry. */
 	mutex_unlock(&m->lock);
@@ -313,6 +316,9 @@ void tophash_map_destroy(struct tophash_map *m)
 	mutex_lock(&m->lock);
 	if (m->created) {
 		t = th_tbl(m);
+		trace_tophash_clear(m->id, t->gen, 0, m->count,
+				    m->noverflow + m->noldoverflow,
+				    t->oldbuckets ? th_noldbuckets(t) : 0, 1);
 		th_doom(m, t, 0, t->buckets, th_nbuckets(t->B), true);
 		if (t->oldbuckets)
 			th_doom(m, t, 1, t->oldbuckets, th_noldbuckets(t), true);
@@ -396,7 +402,9 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 	struct th_evac_dst dst[2];
 	unsigned long n[2], need, k;
 	u8 *spare = NULL, *b, *next;
+	u32 depth = 0, ndeleted = 0;
 	unsigned int i;
+	u64 t0 = 0;
 
 	if (th_evacuated(ob))
 		return 0;
@@ -411,17 +419,24 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 		spare = b;
 	}
 
+	if (trace_tophash_evacuate_enabled())
+		t0 = ktime_get_ns();
 	dst[0].b = th_bucket(m, t->buckets, oldbucket);
 	dst[0].i = 0;
 	dst[1].b = t->same_size ? NULL : th_bucket(m, t->buckets, oldbucket + newbit);
 	dst[1].i = 0;
-	for (b = ob; b; b = th_overflow(m, b)) {
+	for (b = ob; b; b = th_overflow(m, b), depth++) {
+		u32 empty = 0, deleted = 0;
+
 		for (i = 0; i < TH_SLOTS; i++) {
 			u8 top = b[i];
 			struct th_evac_dst *d;
 			int y;
 
 			if (th_is_empty(top)) {
+				empty |= 1U << i;
+				if (top == TOPHASH_EMPTY_ONE)
+					deleted |= 1U << i;
 				b[i] = TOPHASH_EVACUATED_EMPTY;
 				continue;
 			}
@@ -444,6 +459,10 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 			d->i++;
 			b[i] = TOPHASH_EVACUATED_X + y;
 		}
+		if (empty)
+			trace_tophash_evacuate_drop(m->id, t->oldgen, oldbucket,
+						    depth, empty, deleted);
+		ndeleted += hweight32(deleted);
 	}
 
 	/* The old chain's overflow buckets hold nothing any more: release them. */
@@ -454,6 +473,11 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 		m->noldoverflow--;
 		th_retire_overflow(m, b);
 	}
+	if (trace_tophash_evacuate_enabled())
+		trace_tophash_evacuate(m->id, t->oldgen, t->gen, oldbucket, depth,
+				       n[0], n[1], ndeleted, depth - 1,
+				       m->nevacuate, t->same_size,
+				       t0 ? ktime_get_ns() - t0 : 0);
 	return 0;
 
 out_nomem:
@@ -474,10 +498,13 @@ static int th_grow_done(struct tophash_map *m, struct tophash_table *t)
 	if (!nt)
 		return -ENOMEM;
 	nt->buckets = t->buckets;
+	nt->gen = t->gen;
 	nt->B = t->B;
 	nt->seed = t->seed;
 	th_doom(m, t, 0, t->oldbuckets, th_noldbuckets(t), false);
 	m->nevacuate = 0;
+	trace_tophash_grow_done(m->id, t->oldgen, t->gen, t->B, t->same_size,
+				m->count, m->noverflow);
 	th_publish(m, t, nt);
 	return 0;
 }
@@ -547,6 +574,10 @@ static int th_grow_start(struct tophash_map *m)
 		kfree(nt);
 		return -ENOMEM;
 	}
+	nt->gen = ++m->generation;
+	nt->oldgen = t->gen;
+	trace_tophash_grow_start(m->id, nt->oldgen, nt->gen, nt->B,
+				 nt->same_size, m->count, m->noverflow);
 	m->noldoverflow = m->noverflow;
 	m->noverflow = 0;
 	m->nevacuate = 0;
@@ -557,10 +588,11 @@ static int th_grow_start(struct tophash_map *m)
 /* Go's mapassign() after the checks; called with m->lock held. */
 static int th_assign(struct tophash_map *m, const void *key, const void *val)
 {
+	u32 depth, ins_depth = 0, ins_i = 0, kind;
 	struct tophash_table *t;
 	unsigned long bucket;
 	u8 *b, *last, *ins;
-	unsigned int i, ins_i = 0;
+	unsigned int i;
 	u64 hash;
 	u8 top;
 	int err;
@@ -578,13 +610,15 @@ again:
 	}
 	ins = NULL;
 	last = NULL;
-	for (b = th_bucket(m, t->buckets, bucket); b; b = th_overflow(m, b)) {
+	depth = 0;
+	for (b = th_bucket(m, t->buckets, bucket); b; b = th_overflow(m, b), depth++) {
 		last = b;
 		for (i = 0; i < TH_SLOTS; i++) {
 			if (b[i] != top) {
 				if (th_is_empty(b[i]) && !ins) {
 					ins = b;
 					ins_i = i;
+					ins_depth = depth;
 				}
 				if (b[i] == TOPHASH_EMPTY_REST)
 					goto not_found;
@@ -593,6 +627,9 @@ again:
 			if (memcmp(th_key(m, b, i), key, m->key_size))
 				continue;
 			memcpy(th_val(m, b, i), val, m->value_size);
+			trace_tophash_assign(m->id, t->gen, bucket, depth, i, top,
+					     TH_ASSIGN_UPDATE, !!t->oldbuckets,
+					     m->count);
 			return 0;
 		}
 	}
@@ -605,20 +642,26 @@ not_found:
 			return err;
 		goto again;
 	}
-	if (!ins) {
-		while (th_overflow(m, last))
-			last = th_overflow(m, last);
+	if (ins) {
+		kind = ins[ins_i] == TOPHASH_EMPTY_REST ? TH_ASSIGN_FRESH :
+							   TH_ASSIGN_REUSE;
+	} else {
+		/* The whole chain is full: @last is its tail, @depth its length. */
 		ins = th_alloc_overflow(m);
 		if (!ins)
 			return -ENOMEM;
 		th_set_overflow(m, last, ins);
 		m->noverflow++;
 		ins_i = 0;
+		ins_depth = depth;
+		kind = TH_ASSIGN_OVERFLOW;
 	}
 	memcpy(th_key(m, ins, ins_i), key, m->key_size);
 	memcpy(th_val(m, ins, ins_i), val, m->value_size);
 	ins[ins_i] = top;
 	m->count++;
+	trace_tophash_assign(m->id, t->gen, bucket, ins_depth, ins_i, top, kind,
+			     !!t->oldbuckets, m->count);
 	return 0;
 }
 
@@ -684,24 +727,26 @@ int tophash_lookup(struct tophash_map *m, const void *key, void *val)
 /*
  * Go's mapdelete() tail: slot @i of @b was just emptied; if nothing follows
  * it, turn it and the emptyOne slots before it (back to the chain's start
- * at @head) into emptyRest.
+ * at @head) into emptyRest. Returns how many slots became emptyRest.
  */
-static void th_mark_empty_rest(struct tophash_map *m, u8 *head, u8 *b,
-			       unsigned int i)
+static u32 th_mark_empty_rest(struct tophash_map *m, u8 *head, u8 *b,
+			      unsigned int i)
 {
+	u32 n = 0;
 	u8 *c;
 
 	if (i == TH_SLOTS - 1) {
 		if (th_overflow(m, b) && th_overflow(m, b)[0] != TOPHASH_EMPTY_REST)
-			return;
+			return 0;
 	} else if (b[i + 1] != TOPHASH_EMPTY_REST) {
-		return;
+		return 0;
 	}
 	for (;;) {
 		b[i] = TOPHASH_EMPTY_REST;
+		n++;
 		if (i == 0) {
 			if (b == head)
-				return;
+				return n;
 			c = b;
 			for (b = head; th_overflow(m, b) != c; b = th_overflow(m, b))
 				;
@@ -710,7 +755,7 @@ static void th_mark_empty_rest(struct tophash_map *m, u8 *head, u8 *b,
 			i--;
 		}
 		if (b[i] != TOPHASH_EMPTY_ONE)
-			return;
+			return n;
 	}
 }
 
@@ -731,6 +776,7 @@ int tophash_delete(struct tophash_map *m, const void *key)
 	struct tophash_table *t;
 	unsigned long bucket;
 	unsigned int i;
+	u32 depth, rest;
 	u8 *head, *b;
 	u64 hash;
 	int err;
@@ -752,7 +798,7 @@ int tophash_delete(struct tophash_map *m, const void *key)
 	top = th_top(hash);
 	head = th_bucket(m, t->buckets, bucket);
 	err = -ENOENT;
-	for (b = head; b; b = th_overflow(m, b)) {
+	for (b = head, depth = 0; b; b = th_overflow(m, b), depth++) {
 		for (i = 0; i < TH_SLOTS; i++) {
 			if (b[i] != top) {
 				if (b[i] == TOPHASH_EMPTY_REST)
@@ -764,8 +810,10 @@ int tophash_delete(struct tophash_map *m, const void *key)
 			memset(th_key(m, b, i), 0, m->key_size);
 			memset(th_val(m, b, i), 0, m->value_size);
 			b[i] = TOPHASH_EMPTY_ONE;
-			th_mark_empty_rest(m, head, b, i);
+			rest = th_mark_empty_rest(m, head, b, i);
 			m->count--;
+			trace_tophash_delete(m->id, t->gen, bucket, depth, i, top,
+					     rest, !!t->oldbuckets, m->count);
 			if (!m->count)
 				get_random_bytes(&t->seed, sizeof(t->seed));
 			err = 0;
@@ -810,6 +858,7 @@ int tophash_clear(struct tophash_map *m, struct tophash_clear *out)
 		goto out_unlock;
 	}
 	get_random_bytes(&nt->seed, sizeof(nt->seed));
+	nt->gen = ++m->generation;
 	out->entries = m->count;
 	out->overflow = m->noverflow + m->noldoverflow;
 	out->oldbuckets = t->oldbuckets ? th_noldbuckets(t) : 0;
@@ -818,6 +867,8 @@ int tophash_clear(struct tophash_map *m, struct tophash_clear *out)
 		th_doom(m, t, 1, t->oldbuckets, th_noldbuckets(t), true);
 	m->bytes -= (sizeof(struct th_ovf_hdr) + m->bucket_size) *
 		    (m->noverflow + m->noldoverflow);
+	trace_tophash_clear(m->id, t->gen, nt->gen, out->entries, out->overflow,
+			    out->oldbuckets, 0);
 	m->count = 0;
 	m->noverflow = 0;
 	m->noldoverflow = 0;
@@ -860,7 +911,7 @@ void tophash_info(struct tophash_map *m, struct tophash_info *info)
 	info->key_size = m->key_size;
 	info->value_size = m->value_size;
 	info->max_entries = m->max_entries;
-	info->generation = t->generation;
+	info->generation = t->gen;
 	mutex_unlock(&m->lock);
 }
 

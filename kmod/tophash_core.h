@@ -31,7 +31,9 @@
  * @same_size: the growth in progress keeps B (overflow clean-up)
  * @bucket_size: bytes per bucket (copied from the map for the RCU callback)
  * @ovf_off: offset of the overflow pointer in a bucket
- * @generation: +1 at each table change (grow start, grow done, clear)
+ * @gen: generation of @buckets: each bucket array a map allocates gets the
+ *	next number (create, grow start, clear); tracepoints name slots by it
+ * @oldgen: generation of @oldbuckets
  * @seed: siphash key; re-drawn when the map becomes empty and on clear
  * @dead: bucket arrays to free with this table object when it is retired
  * @dead.buckets: the array
@@ -46,7 +48,8 @@ struct tophash_table {
 	bool same_size;
 	u32 bucket_size;
 	u32 ovf_off;
-	u64 generation;
+	u64 gen;
+	u64 oldgen;
 	siphash_key_t seed;
 	struct {
 		u8 *buckets;
@@ -73,7 +76,7 @@ struct tophash_table {
  * @noverflow: overflow buckets hanging off @tbl->buckets
  * @noldoverflow: overflow buckets hanging off @tbl->oldbuckets
  * @nevacuate: old buckets below this index are evacuated
- * @generation: last table generation handed out
+ * @generation: last bucket-array generation handed out
  * @bytes: bytes this map holds now, retired-but-unfreed memory excluded
  * @dbg: debugfs directory of this map
  */

@@ -161,7 +161,9 @@ struct tophash_batch {
  * @key_size: as created
  * @value_size: as created
  * @max_entries: as created (the default filled in)
- * @generation: table generation: +1 at each grow start, grow end and clear
+ * @generation: generation of the current bucket array: each array the map
+ *	allocates (create, grow start, clear) gets the next number; the
+ *	tracepoints name slots by it
  * @noldoverflow: overflow buckets still hanging off the old table
  */
 struct tophash_info {

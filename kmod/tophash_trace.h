@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Tracepoints of the tophash map, system "tophash".
+ *
+ * Every argument is a scalar, so raw_tp BPF programs read them as
+ * BPF_PROG(prog, u32 id, u64 gen, ...) with no module BTF. Field meanings
+ * shared by several events:
+ *
+ *   id      the map's id (as in TOPHASH_IOC_CREATE and debugfs)
+ *   gen     generation of the bucket array the event is about: every bucket
+ *           array a map allocates (create, grow start, clear) gets the next
+ *           number, so (id, gen, bucket, depth, slot) names one slot for the
+ *           life of the map
+ *   bucket  index of the primary bucket in its array
+ *   depth   position in the bucket's chain: 0 the primary bucket, 1 its
+ *           first overflow bucket, ...
+ *   slot    0..7 within that bucket
+ *   tophash the slot's tophash byte (>= 5 for a full slot)
+ *   growing 1 when an evacuation is in progress (oldbuckets != NULL)
+ *   count   live entries after the operation
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM tophash
+
+#if !defined(_TOPHASH_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _TOPHASH_TRACE_H
+
+#include <linux/tracepoint.h>
+
+/* Kinds of assign, tophash_assign's kind field. */
+#define TH_ASSIGN_UPDATE	0 /* key present: value replaced in place */
+#define TH_ASSIGN_FRESH		1 /* new key into an emptyRest slot */
+#define TH_ASSIGN_REUSE		2 /* new key into an emptyOne slot */
+#define TH_ASSIGN_OVERFLOW	3 /* new key into a new overflow bucket */
+
+#define th_show_kind(k)						\
+	__print_symbolic(k, { TH_ASSIGN_UPDATE, "update" },		\
+			 { TH_ASSIGN_FRESH, "fresh" },			\
+			 { TH_ASSIGN_REUSE, "reuse" },			\
+			 { TH_ASSIGN_OVERFLOW, "overflow" })
+
+/*
+ * tophash_assign - a key was written into slot (bucket, depth, slot)
+ * @kind: TH_ASSIGN_*; update leaves the slot's state alone, the others
+ *	publish a new full slot
+ */
+TRACE_EVENT(tophash_assign,
+	TP_PROTO(u32 id, u64 gen, u32 bucket, u32 depth, u32 slot, u32 tophash,
+		 u32 kind, u32 growing, u64 count),
+	TP_ARGS(id, gen, bucket, depth, slot, tophash, kind, growing, count),
+	TP_STRUCT__entry(
+		__field(u32, id)
+		__field(u64, gen)
+		__field(u32, bucket)
+		__field(u32, depth)
+		__field(u32, slot)
+		__field(u32, tophash)
+		__field(u32, kind)
+		__field(u32, growing)
+		__field(u64, count)
+	),
+	TP_fast_assign(
+		__entry->id = id;
+		__entry->gen = gen;
+		__entry->bucket = bucket;
+		__entry->depth = depth;
+		__entry->slot = slot;
+		__entry->tophash = tophash;
+		__entry->kind = kind;
+		__entry->growing = growing;
+		__entry->count = count;
+	),
+	TP_printk("map=%u gen=%llu bucket=%u depth=%u slot=%u tophash=%u kind=%s growing=%u count=%llu",
+		  __entry->id, __entry->gen, __entry->bucket, __entry->depth,
+		  __entry->slot, __entry->tophash, th_show_kind(__entry->kind),
+		  __entry->growing, __entry->count)
+);
+
+/*
+ * tophash_delete - slot (bucket, depth, slot) was emptied
+ * @tophash: the tophash the key had
+ * @rest: slots the backward walk turned into emptyRest, this one included
+ *	(0: the slot stays emptyOne)
+ */
+TRACE_EVENT(tophash_delete,
+	TP_PROTO(u32 id, u64 gen, u32 bucket, u32 depth, u32 slot, u32 tophash,
+		 u32 rest, u32 growing, u64 count),
+	TP_ARGS(id, gen, bucket, depth, slot, tophash, rest, growing, count),
+	TP_STRUCT__entry(
+		__field(u32, id)
+		__field(u64, gen)
+		__field(u32, bucket)
+		__field(u32, depth)
+		__field(u32, slot)
+		__field(u32, tophash)
+		__field(u32, rest)
+		__field(u32, growing)
+		__field(u64, count)
+	),
+	TP_fast_assign(
+		__entry->id = id;
+		__entry->gen = gen;
+		__entry->bucket = bucket;
+		__entry->depth = depth;
+		__entry->slot = slot;
+		__entry->tophash = tophash;
+		__entry->rest = rest;
+		__entry->growing = growing;
+		__entry->count = count;
+	),
+	TP_printk("map=%u gen=%llu bucket=%u depth=%u slot=%u tophash=%u rest=%u growing=%u count=%llu",
+		  __entry->id, __entry->gen, __entry->bucket, __entry->depth,
+		  __entry->slot, __entry->tophash, __entry->rest,
+		  __entry->growing, __entry->count)
+);
+
+/*
+ * tophash_evacuate - old bucket @bucket's chain was moved to the new array
+ * @gen: generation of the old array; @newgen: of the array it moved into
+ * @depth: buckets the old chain had
+ * @moved_x: entries moved to new bucket @bucket
+ * @moved_y: entries moved to new bucket @bucket + old size (0 same-size)
+ * @dropped: emptyOne (deleted, never reused) slots discarded
+ * @released: overflow buckets of the old chain freed (after RCU)
+ * @nevacuate: the evacuation mark as this evacuation ran (before it advances)
+ * @same_size: the growth keeps B
+ * @duration_ns: time spent moving this chain; 0 when measured off
+ */
+TRACE_EVENT(tophash_evacuate,
+	TP_PROTO(u32 id, u64 gen, u64 newgen, u32 bucket, u32 depth,
+		 u32 moved_x, u32 moved_y, u32 dropped, u32 released,
+		 u64 nevacuate, u32 same_size, u64 duration_ns),
+	TP_ARGS(id, gen, newgen, bucket, depth, moved_x, moved_y, dropped,
+		released, nevacuate, same_size, duration_ns),
+	TP_STRUCT__entry(
+		__field(u32, id)
+		__field(u64, gen)
+		__field(u64, newgen)
+		__field(u32, bucket)
+		__field(u32, depth)
+		__field(u32, moved_x)
+		__field(u32, moved_y)
+		__field(u32, dropped)
+		__field(u32, released)
+		__field(u64, nevacuate)
+		__field(u32, same_size)
+		__field(u64, duration_ns)
+	),
+	TP_fast_assign(
+		__entry->id = id;
+		__entry->gen = gen;
+		__entry->newgen = newgen;
+		__entry->bucket = bucket;
+		__entry->depth = depth;
+		__entry->moved_x = moved_x;
+		__entry->moved_y = moved_y;
+		__entry->dropped = dropped;
+		__entry->released = released;
+		__entry->nevacuate = nevacuate;
+		__entry->same_size = same_size;
+		__entry->duration_ns = duration_ns;
+	),
+	TP_printk("map=%u gen=%llu->%llu bucket=%u depth=%u x=%u y=%u dropped=%u released=%u nevacuate=%llu same_size=%u ns=%llu",
+		  __entry->id, __entry->gen, __entry->newgen, __entry->bucket,
+		  __entry->depth, __entry->moved_x, __entry->moved_y,
+		  __entry->dropped, __entry->released, __entry->nevacuate,
+		  __entry->same_size, __entry->duration_ns)
+);
+
+/*
+ * tophash_evacuate_drop - the empty slots of one bucket of an old chain,
+ *	fired (before tophash_evacuate) for each bucket of the chain that had
+ *	any, so a consumer can close the windows of the deleted slots it
+ *	tracks at (id, gen, bucket, depth, slot)
+ * @empty_mask: bit i set: slot i was empty (emptyOne or emptyRest)
+ * @deleted_mask: bit i set: slot i was emptyOne
+ */
+TRACE_EVENT(tophash_evacuate_drop,
+	TP_PROTO(u32 id, u64 gen, u32 bucket, u32 depth, u32 empty_mask,
+		 u32 deleted_mask),
+	TP_ARGS(id, gen, bucket, depth, empty_mask, deleted_mask),
+	TP_STRUCT__entry(
+		__field(u32, id)
+		__field(u64, gen)
+		__field(u32, bucket)
+		__field(u32, depth)
+		__field(u32, empty_mask)
+		__field(u32, deleted_mask)
+	),
+	TP_fast_assign(
+		__entry->id = id;
+		__entry->gen = gen;
+		__entry->bucket = bucket;
+		__entry->depth = depth;
+		__entry->empty_mask = empty_mask;
+		__entry->deleted_mask = deleted_mask;
+	),
+	TP_printk("map=%u gen=%llu bucket=%u depth=%u empty=0x%02x deleted=0x%02x",
+		  __entry->id, __entry->gen, __entry->bucket, __entry->depth,
+		  __entry->empty_mask, __entry->deleted_mask)
+);
+
+DECLARE_EVENT_CLASS(tophash_grow_class,
+	TP_PROTO(u32 id, u64 gen, u64 newgen, u32 B, u32 same_size, u64 count,
+		 u64 noverflow),
+	TP_ARGS(id, gen, newgen, B, same_size, count, noverflow),
+	TP_STRUCT__entry(
+		__field(u32, id)
+		__field(u64, gen)
+		__field(u64, newgen)
+		__field(u32, B)
+		__field(u32, same_size)
+		__field(u64, count)
+		__field(u64, noverflow)
+	),
+	TP_fast_assign(
+		__entry->id = id;
+		__entry->gen = gen;
+		__entry->newgen = newgen;
+		__entry->B = B;
+		__entry->same_size = same_size;
+		__entry->count = count;
+		__entry->noverflow = noverflow;
+	),
+	TP_printk("map=%u gen=%llu->%llu B=%u same_size=%u count=%llu noverflow=%llu",
+		  __entry->id, __entry->gen, __entry->newgen, __entry->B,
+		  __entry->same_size, __entry->count, __entry->noverflow)
+);
+
+/*
+ * tophash_grow_start - a growth began: @gen is the array that becomes
+ *	oldbuckets, @newgen the new array of 2^@B buckets; @noverflow is the
+ *	overflow count that (for a same-size growth) triggered it
+ */
+DEFINE_EVENT(tophash_grow_class, tophash_grow_start,
+	TP_PROTO(u32 id, u64 gen, u64 newgen, u32 B, u32 same_size, u64 count,
+		 u64 noverflow),
+	TP_ARGS(id, gen, newgen, B, same_size, count, noverflow)
+);
+
+/*
+ * tophash_grow_done - every old bucket is evacuated and the old array
+ *	(@gen) is retired; @newgen is the array that stays
+ */
+DEFINE_EVENT(tophash_grow_class, tophash_grow_done,
+	TP_PROTO(u32 id, u64 gen, u64 newgen, u32 B, u32 same_size, u64 count,
+		 u64 noverflow),
+	TP_ARGS(id, gen, newgen, B, same_size, count, noverflow)
+);
+
+/*
+ * tophash_clear - the map was emptied (@destroy 0) or freed (@destroy 1):
+ *	every slot of arrays @gen and older is gone; @newgen is the fresh
+ *	array (0 on destroy)
+ * @entries: live entries removed
+ * @overflow: overflow buckets freed
+ * @oldbuckets: buckets of an unfinished growth's old array freed
+ */
+TRACE_EVENT(tophash_clear,
+	TP_PROTO(u32 id, u64 gen, u64 newgen, u64 entries, u64 overflow,
+		 u64 oldbuckets, u32 destroy),
+	TP_ARGS(id, gen, newgen, entries, overflow, oldbuckets, destroy),
+	TP_STRUCT__entry(
+		__field(u32, id)
+		__field(u64, gen)
+		__field(u64, newgen)
+		__field(u64, entries)
+		__field(u64, overflow)
+		__field(u64, oldbuckets)
+		__field(u32, destroy)
+	),
+	TP_fast_assign(
+		__entry->id = id;
+		__entry->gen = gen;
+		__entry->newgen = newgen;
+		__entry->entries = entries;
+		__entry->overflow = overflow;
+		__entry->oldbuckets = oldbuckets;
+		__entry->destroy = destroy;
+	),
+	TP_printk("map=%u gen=%llu->%llu entries=%llu overflow=%llu oldbuckets=%llu destroy=%u",
+		  __entry->id, __entry->gen, __entry->newgen, __entry->entries,
+		  __entry->overflow, __entry->oldbuckets, __entry->destroy)
+);
+
+#endif /* _TOPHASH_TRACE_H */
+
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#undef TRACE_INCLUDE_FILE
+#define TRACE_INCLUDE_FILE tophash_trace
+#include <trace/define_trace.h>
