@@ -22,7 +22,7 @@ KMOD_SRC := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h kmod/include/uapi/
 THCTL    := userspace/thctl
 TESTS    := selftests/tophash/tophash_test selftests/tophash/lifecycle_test
 
-.PHONY: all deps module userspace selftests initramfs check checkpatch \
+.PHONY: all deps module userspace selftests initramfs check checkpatch sparse \
 	vm-check demo shell clean distclean
 
 all: module userspace selftests
@@ -68,6 +68,13 @@ checkpatch: | $(DEPS)
 		-f $(filter %.c %.h,$(KMOD_SRC))
 	@echo "checkpatch: clean"
 
+# sparse on kmod/: __rcu, __user and endianness annotations; any warning fails.
+sparse: | $(DEPS)
+	touch kmod/*.c
+	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 CHECK=sparse modules 2>&1 | tee $(BUILD)/sparse.log
+	@! grep -E "warning|error" $(BUILD)/sparse.log
+	@echo "sparse: clean"
+
 # The kselftests in the VM; the TAP they print becomes the summary line.
 vm-check: $(INITRD)
 	@mkdir -p $(BUILD)/check
@@ -78,6 +85,7 @@ vm-check: $(INITRD)
 
 check: deps
 	$(MAKE) checkpatch
+	$(MAKE) sparse
 	$(MAKE) all
 	$(MAKE) vm-check
 

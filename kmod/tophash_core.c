@@ -65,9 +65,46 @@ static inline u8 *th_val(const struct tophash_map *m, u8 *b, unsigned int i)
 	return b + m->val_off + i * m->value_size;
 }
 
+static inline u8 __rcu **th_ovf_ptr(const struct tophash_map *m, u8 *b)
+{
+	return (u8 __rcu **)(b + m->ovf_off);
+}
+
+/* Link @ovf (zeroed or fully written) behind @b where readers can reach it. */
+static inline void th_link_overflow(const struct tophash_map *m, u8 *b, u8 *ovf)
+{
+	/* Pairs with rcu_dereference() in th_overflow_rcu(): @ovf is initialized. */
+	rcu_assign_pointer(*th_ovf_ptr(m, b), ovf);
+}
+
+/* Unlink, or use the link of a bucket no reader can reach yet. */
 static inline void th_set_overflow(const struct tophash_map *m, u8 *b, u8 *ovf)
 {
-	*(u8 **)(b + m->ovf_off) = ovf;
+	RCU_INIT_POINTER(*th_ovf_ptr(m, b), ovf);
+}
+
+static inline u8 *th_overflow_rcu(const struct tophash_map *m, const u8 *b)
+{
+	/* Pairs with rcu_assign_pointer() in th_link_overflow(). */
+	return rcu_dereference(*(u8 __rcu *const *)(b + m->ovf_off));
+}
+
+/* A full slot becomes visible: its key and value were written first. */
+static inline void th_publish_slot(u8 *b, unsigned int i, u8 top)
+{
+	/* Pairs with smp_load_acquire() in th_lookup_chain(). */
+	smp_store_release(&b[i], top);
+}
+
+/* An empty-state change (emptyOne/emptyRest): nothing to order. */
+static inline void th_set_state(u8 *b, unsigned int i, u8 state)
+{
+	WRITE_ONCE(b[i], state);
+}
+
+static inline seqcount_t *th_seq(struct tophash_map *m, unsigned long bucket)
+{
+	return &m->seq[bucket & (TH_SEQ_STRIPES - 1)];
 }
 
 static inline unsigned long th_nbuckets(u8 B)
@@ -83,9 +120,28 @@ static inline unsigned long th_noldbuckets(const struct tophash_table *t)
 static u64 th_hash(const struct tophash_map *m, const struct tophash_table *t,
 		   const void *key)
 {
+	siphash_key_t seed;
+
 	if (m->flags & TOPHASH_F_IDENTITY_HASH)
 		return get_unaligned((const u64 *)key);
-	return siphash(key, m->key_size, &t->seed);
+	/*
+	 * The seed changes under readers only when the map is empty (see
+	 * th_reseed()); each half is read once so a reader hashes with one
+	 * consistent value per half.
+	 */
+	seed.key[0] = READ_ONCE(t->seed.key[0]);
+	seed.key[1] = READ_ONCE(t->seed.key[1]);
+	return siphash(key, m->key_size, &seed);
+}
+
+/* Go re-draws hash0 when the map becomes empty; readers may be hashing. */
+static void th_reseed(struct tophash_table *t)
+{
+	siphash_key_t seed;
+
+	get_random_bytes(&seed, sizeof(seed));
+	WRITE_ONCE(t->seed.key[0], seed.key[0]);
+	WRITE_ONCE(t->seed.key[1], seed.key[1]);
 }
 
 /* Go's overLoadFactor(): more than 8 entries and above 6.5 per bucket. */
@@ -235,7 +291,11 @@ static void th_publish(struct tophash_map *m, struct tophash_table *old,
  */
 void tophash_map_init(struct tophash_map *m)
 {
+	int i;
+
 	mutex_init(&m->lock);
+	for (i = 0; i < TH_SEQ_STRIPES; i++)
+		seqcount_init(&m->seq[i]);
 }
 
 /* Go's makemap: the smallest B that holds @hint entries under the load factor. */
@@ -287,8 +347,10 @@ int tophash_map_create(struct tophash_map *m, const struct tophash_create *c,
 		goto out_free_table;
 	get_random_bytes(&t->seed, sizeof(t->seed));
 	t->gen = ++m->generation;
-	rcu_assign_pointer(m->tbl, t); /* Pairs with rcu_dereference() in readers. */
-	WRITE_ONCE(m->created, true); /* Read unlocked by the ioctl entry. */
+	/* Pairs with rcu_dereference() in tophash_lookup_rcu(): @t is complete. */
+	rcu_assign_pointer(m->tbl, t);
+	/* Pairs with smp_load_acquire() in tophash_ioctl(): the shape is set. */
+	smp_store_release(&m->created, true);
 	mutex_unlock(&m->lock);
 	return 0;
 
@@ -330,6 +392,43 @@ void tophash_map_destroy(struct tophash_map *m)
 	mutex_destroy(&m->lock);
 }
 
+/*
+ * Overwrite live bytes in place (a value update). Readers may be copying
+ * them: the write section makes their read_seqcount_retry() fail. IRQs are
+ * off so that a reader in interrupt context on this CPU never spins on a
+ * section it interrupted.
+ */
+static void th_overwrite(struct tophash_map *m, unsigned long bucket, u8 *dst,
+			 const void *src, size_t len)
+{
+	seqcount_t *sc = th_seq(m, bucket);
+	unsigned long flags;
+
+	local_irq_save(flags);
+	/* Pairs with read_seqcount_begin/retry() in th_lookup_chain(). */
+	write_seqcount_begin(sc);
+	memcpy(dst, src, len);
+	write_seqcount_end(sc);
+	local_irq_restore(flags);
+}
+
+/* Empty a live slot: zero its key and value, mark it emptyOne. */
+static void th_clear_slot(struct tophash_map *m, unsigned long bucket, u8 *b,
+			  unsigned int i)
+{
+	seqcount_t *sc = th_seq(m, bucket);
+	unsigned long flags;
+
+	local_irq_save(flags);
+	/* Pairs with read_seqcount_begin/retry() in th_lookup_chain(). */
+	write_seqcount_begin(sc);
+	memset(th_key(m, b, i), 0, m->key_size);
+	memset(th_val(m, b, i), 0, m->value_size);
+	th_set_state(b, i, TOPHASH_EMPTY_ONE);
+	write_seqcount_end(sc);
+	local_irq_restore(flags);
+}
+
 /* Find @key; return its bucket and slot or NULL. Works mid-growth. */
 static u8 *th_find(struct tophash_map *m, struct tophash_table *t,
 		   const void *key, u64 hash, unsigned int *slot)
@@ -367,6 +466,13 @@ struct th_evac_dst {
 	unsigned int i;
 };
 
+/* 0 for X, 1 for Y: where the entry in slot @i of old bucket @b goes. */
+static inline int th_evac_side(struct tophash_map *m, struct tophash_table *t,
+			       u8 *b, unsigned int i, unsigned long newbit)
+{
+	return !t->same_size && !!(th_hash(m, t, th_key(m, b, i)) & newbit);
+}
+
 /* Count the live entries of an old chain that go to X and to Y. */
 static void th_evac_count(struct tophash_map *m, struct tophash_table *t,
 			  u8 *b, unsigned long newbit, unsigned long *n)
@@ -378,8 +484,26 @@ static void th_evac_count(struct tophash_map *m, struct tophash_table *t,
 	for (; b; b = th_overflow(m, b))
 		for (i = 0; i < TH_SLOTS; i++)
 			if (!th_is_empty(b[i]))
-				n[!t->same_size &&
-				  (th_hash(m, t, th_key(m, b, i)) & newbit)]++;
+				n[th_evac_side(m, t, b, i, newbit)]++;
+}
+
+/* The evacuated state slot @i of old bucket @b takes. */
+static inline u8 th_evac_mark(struct tophash_map *m, struct tophash_table *t,
+			      u8 *b, unsigned int i, unsigned long newbit)
+{
+	if (th_is_empty(b[i]))
+		return TOPHASH_EVACUATED_EMPTY;
+	return TOPHASH_EVACUATED_X + th_evac_side(m, t, b, i, newbit);
+}
+
+/*
+ * Mark an old slot evacuated, after its entry was published in the new
+ * array: a reader that sees the mark sees the new copy.
+ */
+static inline void th_mark_evacuated(u8 *b, unsigned int i, u8 mark)
+{
+	/* Pairs with smp_load_acquire() in th_lookup_chain()/th_evacuated_acquire(). */
+	smp_store_release(&b[i], mark);
 }
 
 static inline unsigned long th_ovf_needed(unsigned long n)
@@ -425,45 +549,52 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 	dst[0].i = 0;
 	dst[1].b = t->same_size ? NULL : th_bucket(m, t->buckets, oldbucket + newbit);
 	dst[1].i = 0;
+	/* First copy every live entry into X/Y, publishing each new slot. */
 	for (b = ob; b; b = th_overflow(m, b), depth++) {
 		u32 empty = 0, deleted = 0;
 
 		for (i = 0; i < TH_SLOTS; i++) {
 			u8 top = b[i];
 			struct th_evac_dst *d;
-			int y;
 
 			if (th_is_empty(top)) {
 				empty |= 1U << i;
 				if (top == TOPHASH_EMPTY_ONE)
 					deleted |= 1U << i;
-				b[i] = TOPHASH_EVACUATED_EMPTY;
 				continue;
 			}
-			y = !t->same_size &&
-			    !!(th_hash(m, t, th_key(m, b, i)) & newbit);
-			d = &dst[y];
+			d = &dst[th_evac_side(m, t, b, i, newbit)];
 			if (d->i == TH_SLOTS) {
 				u8 *nb = spare;
 
 				spare = th_overflow(m, nb);
 				th_set_overflow(m, nb, NULL);
-				th_set_overflow(m, d->b, nb);
+				th_link_overflow(m, d->b, nb);
 				m->noverflow++;
 				d->b = nb;
 				d->i = 0;
 			}
 			memcpy(th_key(m, d->b, d->i), th_key(m, b, i), m->key_size);
 			memcpy(th_val(m, d->b, d->i), th_val(m, b, i), m->value_size);
-			d->b[d->i] = top;
+			th_publish_slot(d->b, d->i, top);
 			d->i++;
-			b[i] = TOPHASH_EVACUATED_X + y;
 		}
 		if (empty)
 			trace_tophash_evacuate_drop(m->id, t->oldgen, oldbucket,
 						    depth, empty, deleted);
 		ndeleted += hweight32(deleted);
 	}
+
+	/*
+	 * Then mark the old slots, slot 0 of the primary bucket last: a reader
+	 * that sees any mark finds the whole chain in the new array, and one
+	 * that sees slot 0 unmarked may still search the old chain.
+	 */
+	for (b = ob; b; b = th_overflow(m, b)) {
+		for (i = b == ob ? 1 : 0; i < TH_SLOTS; i++)
+			th_mark_evacuated(b, i, th_evac_mark(m, t, b, i, newbit));
+	}
+	th_mark_evacuated(ob, 0, th_evac_mark(m, t, ob, 0, newbit));
 
 	/* The old chain's overflow buckets hold nothing any more: release them. */
 	b = th_overflow(m, ob);
@@ -626,7 +757,8 @@ again:
 			}
 			if (memcmp(th_key(m, b, i), key, m->key_size))
 				continue;
-			memcpy(th_val(m, b, i), val, m->value_size);
+			th_overwrite(m, bucket, th_val(m, b, i), val,
+				     m->value_size);
 			trace_tophash_assign(m->id, t->gen, bucket, depth, i, top,
 					     TH_ASSIGN_UPDATE, !!t->oldbuckets,
 					     m->count);
@@ -650,15 +782,21 @@ not_found:
 		ins = th_alloc_overflow(m);
 		if (!ins)
 			return -ENOMEM;
-		th_set_overflow(m, last, ins);
+		th_link_overflow(m, last, ins);
 		m->noverflow++;
 		ins_i = 0;
 		ins_depth = depth;
 		kind = TH_ASSIGN_OVERFLOW;
 	}
+	/*
+	 * The slot is empty: a reader either sees it empty or, through the
+	 * release, sees it full with this key and value. A reader that read
+	 * the slot's old tophash before the delete that emptied it fails its
+	 * seqcount check, which that delete bumped.
+	 */
 	memcpy(th_key(m, ins, ins_i), key, m->key_size);
 	memcpy(th_val(m, ins, ins_i), val, m->value_size);
-	ins[ins_i] = top;
+	th_publish_slot(ins, ins_i, top);
 	m->count++;
 	trace_tophash_assign(m->id, t->gen, bucket, ins_depth, ins_i, top, kind,
 			     !!t->oldbuckets, m->count);
@@ -700,29 +838,146 @@ int tophash_update(struct tophash_map *m, const void *key, const void *val,
 	return err;
 }
 
+/* Where a lockless search of one chain ended. */
+enum th_look {
+	TH_FOUND,	/* the value was copied out */
+	TH_MISSING,	/* the key is not in this chain */
+	TH_MOVED,	/* an evacuated mark: the chain now lives in a newer array */
+	TH_RACED,	/* an in-place overwrite overlapped the copy: search again */
+};
+
+/*
+ * Search the chain at @b (primary bucket index @bucket of its array) for
+ * @key with tophash @top and copy its value to @val. Lockless: under RCU.
+ */
+static enum th_look th_lookup_chain(struct tophash_map *m, u8 *b,
+				    unsigned long bucket, const void *key,
+				    u8 top, void *val)
+{
+	seqcount_t *sc = th_seq(m, bucket);
+	unsigned int i, seq;
+	u8 state;
+
+	for (; b; b = th_overflow_rcu(m, b)) {
+		/*
+		 * Pairs with write_seqcount_begin/end() in th_overwrite() and
+		 * th_clear_slot(); taken before the tophash loads so a delete
+		 * (and a reuse after it) of a slot we match is always seen.
+		 */
+		seq = read_seqcount_begin(sc);
+		for (i = 0; i < TH_SLOTS; i++) {
+			/*
+			 * Pairs with smp_store_release() in th_publish_slot():
+			 * a full slot's key and value are visible; and in
+			 * th_mark_evacuated(): a marked entry is in the new array.
+			 */
+			state = smp_load_acquire(&b[i]);
+			if (state != top) {
+				if (state == TOPHASH_EMPTY_REST)
+					return TH_MISSING;
+				if (state > TOPHASH_EMPTY_ONE &&
+				    state < TOPHASH_MIN_TOPHASH)
+					return TH_MOVED;
+				continue;
+			}
+			if (memcmp(th_key(m, b, i), key, m->key_size))
+				continue;
+			memcpy(val, th_val(m, b, i), m->value_size);
+			/* Pairs with write_seqcount_end() in th_overwrite(). */
+			if (read_seqcount_retry(sc, seq))
+				return TH_RACED;
+			return TH_FOUND;
+		}
+	}
+	return TH_MISSING;
+}
+
+/* An old bucket whose slot 0 is marked has its whole chain in the new array. */
+static inline bool th_evacuated_acquire(const u8 *b)
+{
+	/* Pairs with the last smp_store_release() in th_evacuate(). */
+	u8 state = smp_load_acquire(&b[0]);
+
+	return state > TOPHASH_EMPTY_ONE && state < TOPHASH_MIN_TOPHASH;
+}
+
 /**
- * tophash_lookup() - copy out the value of a key
+ * tophash_lookup_rcu() - copy out the value of a key, locklessly
+ * @m: a created map
+ * @key: key_size bytes
+ * @val: receives value_size bytes; may be written even when the key misses
+ *
+ * Never returns a torn value or another key's value, and finds every key
+ * that stays present for the whole call, also while the map grows or is
+ * cleared. A value updated during the call may be returned old or new.
+ *
+ * Context: any context but NMI; the caller holds rcu_read_lock() (or
+ * another RCU read-side critical section). Takes no lock.
+ * Return: 0 or -ENOENT.
+ */
+int tophash_lookup_rcu(struct tophash_map *m, const void *key, void *val)
+{
+	struct tophash_table *t;
+	unsigned long bucket;
+	enum th_look r;
+	u64 hash;
+	u8 *b;
+
+again:
+	/* Pairs with rcu_assign_pointer() in th_publish()/tophash_map_create(). */
+	t = rcu_dereference(m->tbl);
+	if (!t)
+		return -ENOENT;
+	hash = th_hash(m, t, key);
+	if (t->oldbuckets) {
+		bucket = hash & (th_noldbuckets(t) - 1);
+		b = th_bucket(m, t->oldbuckets, bucket);
+		if (!th_evacuated_acquire(b)) {
+			r = th_lookup_chain(m, b, bucket, key, th_top(hash), val);
+			if (r == TH_FOUND)
+				return 0;
+			if (r == TH_MISSING)
+				return -ENOENT;
+			if (r == TH_RACED)
+				goto again;
+			/* TH_MOVED: the chain is in the new array of @t */
+		}
+	}
+	bucket = hash & (th_nbuckets(t->B) - 1);
+	b = th_bucket(m, t->buckets, bucket);
+	r = th_lookup_chain(m, b, bucket, key, th_top(hash), val);
+	if (r == TH_FOUND)
+		return 0;
+	if (r == TH_MISSING)
+		return -ENOENT;
+	/*
+	 * TH_MOVED here: a newer table, published before the first mark, is
+	 * evacuating @t's array; TH_RACED: a concurrent overwrite. Start over.
+	 */
+	cpu_relax();
+	goto again;
+}
+EXPORT_SYMBOL_GPL(tophash_lookup_rcu);
+
+/**
+ * tophash_lookup() - copy out the value of a key, locklessly
  * @m: a created map
  * @key: key_size bytes
  * @val: receives value_size bytes
  *
- * Context: process context; takes m->lock.
+ * Context: any context but NMI; takes rcu_read_lock() itself.
  * Return: 0 or -ENOENT.
  */
 int tophash_lookup(struct tophash_map *m, const void *key, void *val)
 {
-	struct tophash_table *t;
-	unsigned int slot;
-	u8 *b;
+	int err;
 
-	mutex_lock(&m->lock);
-	t = th_tbl(m);
-	b = th_find(m, t, key, th_hash(m, t, key), &slot);
-	if (b)
-		memcpy(val, th_val(m, b, slot), m->value_size);
-	mutex_unlock(&m->lock);
-	return b ? 0 : -ENOENT;
+	rcu_read_lock();
+	err = tophash_lookup_rcu(m, key, val);
+	rcu_read_unlock();
+	return err;
 }
+EXPORT_SYMBOL_GPL(tophash_lookup);
 
 /*
  * Go's mapdelete() tail: slot @i of @b was just emptied; if nothing follows
@@ -742,7 +997,7 @@ static u32 th_mark_empty_rest(struct tophash_map *m, u8 *head, u8 *b,
 		return 0;
 	}
 	for (;;) {
-		b[i] = TOPHASH_EMPTY_REST;
+		th_set_state(b, i, TOPHASH_EMPTY_REST);
 		n++;
 		if (i == 0) {
 			if (b == head)
@@ -807,15 +1062,13 @@ int tophash_delete(struct tophash_map *m, const void *key)
 			}
 			if (memcmp(th_key(m, b, i), key, m->key_size))
 				continue;
-			memset(th_key(m, b, i), 0, m->key_size);
-			memset(th_val(m, b, i), 0, m->value_size);
-			b[i] = TOPHASH_EMPTY_ONE;
+			th_clear_slot(m, bucket, b, i);
 			rest = th_mark_empty_rest(m, head, b, i);
 			m->count--;
 			trace_tophash_delete(m->id, t->gen, bucket, depth, i, top,
 					     rest, !!t->oldbuckets, m->count);
 			if (!m->count)
-				get_random_bytes(&t->seed, sizeof(t->seed));
+				th_reseed(t);
 			err = 0;
 			goto out_unlock;
 		}

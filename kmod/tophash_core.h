@@ -12,6 +12,7 @@
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/siphash.h>
+#include <linux/seqlock.h>
 #include <uapi/tophash.h>
 
 #define TH_SLOTS		TOPHASH_BUCKET_SLOTS
@@ -20,6 +21,8 @@
 #define TH_LOAD_DEN		2
 /* Old buckets advanceEvacuationMark scans past in one step. */
 #define TH_EVAC_SCAN		1024
+/* Sequence counts guarding in-place overwrites, striped by bucket index. */
+#define TH_SEQ_STRIPES		64
 
 /**
  * struct tophash_table - what a reader needs to find a key, published as one
@@ -60,10 +63,11 @@ struct tophash_table {
 
 /**
  * struct tophash_map - one map
- * @lock: serializes writers (assign, delete, clear, evacuation) and, until
- *	lookups become lockless, lookups; protects every field below
+ * @lock: serializes writers (assign, delete, clear, evacuation), INFO and
+ *	LAYOUT; protects every field below except what lookups read locklessly
  * @tbl: the current table
- * @created: CREATE succeeded; every other field is valid only then
+ * @created: CREATE succeeded; every other field is valid only then (set
+ *	with release after them, read with acquire by unlocked users)
  * @id: small integer naming the map in tracepoints and debugfs
  * @flags: TOPHASH_F_* given at create
  * @key_size: bytes per key
@@ -79,6 +83,9 @@ struct tophash_table {
  * @generation: last bucket-array generation handed out
  * @bytes: bytes this map holds now, retired-but-unfreed memory excluded
  * @dbg: debugfs directory of this map
+ * @seq: write sections around in-place overwrites of live slots (value
+ *	update, delete zeroing), one per stripe of primary-bucket indexes of
+ *	the current array; lockless readers retry when one overlapped them
  */
 struct tophash_map {
 	struct mutex lock;
@@ -99,6 +106,7 @@ struct tophash_map {
 	u64 generation;
 	u64 bytes;
 	struct dentry *dbg;
+	seqcount_t seq[TH_SEQ_STRIPES];
 };
 
 /* Bytes allocated by every map of the module and not yet freed. */
@@ -112,18 +120,21 @@ void tophash_map_destroy(struct tophash_map *m);
 int tophash_update(struct tophash_map *m, const void *key, const void *val,
 		   u32 flags);
 int tophash_lookup(struct tophash_map *m, const void *key, void *val);
+int tophash_lookup_rcu(struct tophash_map *m, const void *key, void *val);
 int tophash_delete(struct tophash_map *m, const void *key);
 int tophash_clear(struct tophash_map *m, struct tophash_clear *out);
 void tophash_info(struct tophash_map *m, struct tophash_info *info);
 
 /**
- * th_overflow() - the next bucket of a chain, NULL at its end
+ * th_overflow() - the next bucket of a chain, NULL at its end, for writers
+ *	and walkers that hold m->lock (lockless readers use th_overflow_rcu())
  * @m: the map
  * @b: a bucket; its first TH_SLOTS bytes are its tophash array
  */
 static inline u8 *th_overflow(const struct tophash_map *m, const u8 *b)
 {
-	return *(u8 *const *)(b + m->ovf_off);
+	return rcu_dereference_protected(*(u8 __rcu *const *)(b + m->ovf_off),
+					 lockdep_is_held(&m->lock));
 }
 
 /*

@@ -301,11 +301,8 @@ static long tophash_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return -ENOTTY;
 	if (nr == _IOC_NR(TOPHASH_IOC_CREATE))
 		return th_ioc_create(m, uarg);
-	/*
-	 * created only goes false -> true, under m->lock; every op below takes
-	 * m->lock before touching the table, so this unlocked peek is enough.
-	 */
-	if (!READ_ONCE(m->created))
+	/* Pairs with smp_store_release() in tophash_map_create(). */
+	if (!smp_load_acquire(&m->created))
 		return -EINVAL;
 
 	switch (nr) {
