@@ -20,12 +20,20 @@ ULDFLAGS := -static
 
 KMOD_SRC := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h kmod/include/uapi/*.h)) kmod/Kbuild Kbuild
 THCTL    := userspace/thctl
-TESTS    := selftests/tophash/tophash_test selftests/tophash/lifecycle_test
+TESTS    := selftests/tophash/tophash_test selftests/tophash/lifecycle_test selftests/tophash/semantics_test \
+	    selftests/tophash/stress_test
+
+# slotreuse: BPF object -> skeleton (build/bpf, generated) -> libbpf loader,
+# linked dynamically (mkinitramfs.sh copies the libraries ldd names).
+SLOTREUSE := userspace/slotreuse
+BPFOUT    := $(BUILD)/bpf
+BPFCFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 \
+	-I/usr/include/x86_64-linux-gnu
 
 .PHONY: all deps module userspace selftests initramfs check checkpatch sparse \
 	vm-check demo shell clean distclean
 
-all: module userspace selftests
+all: module userspace selftests $(SLOTREUSE)
 
 $(DEPS): scripts/deps.sh scripts/fetch-kernel.sh scripts/kernel.env
 	bash scripts/deps.sh
@@ -42,18 +50,32 @@ userspace: $(THCTL)
 $(THCTL): userspace/thctl.c kmod/include/uapi/tophash.h | $(DEPS)
 	$(CC) $(UCFLAGS) -o $@ $< $(ULDFLAGS)
 
+# slotreuse: the BPF object, its skeleton (generated), the loader.
+$(BPFOUT)/slotreuse.bpf.o: bpf/slotreuse.bpf.c bpf/slotreuse.h | $(DEPS)
+	@mkdir -p $(dir $@)
+	clang $(BPFCFLAGS) -c $< -o $@
+
+$(BPFOUT)/slotreuse.skel.h: $(BPFOUT)/slotreuse.bpf.o
+	bpftool gen skeleton $< name slotreuse_bpf > $@.tmp
+	mv $@.tmp $@
+
+$(SLOTREUSE): userspace/slotreuse.c bpf/slotreuse.h $(BPFOUT)/slotreuse.skel.h | $(DEPS)
+	$(CC) $(UCFLAGS) -Ibpf -I$(BPFOUT) -o $@ $< -lbpf -lelf -lz
+
 selftests: $(TESTS)
 selftests/tophash/%: selftests/tophash/%.c selftests/tophash/tophash_util.h \
 		kmod/include/uapi/tophash.h | $(DEPS)
 	$(CC) $(UCFLAGS) -Wno-unused-parameter -Wno-sign-compare -I$(KSRC)/tools/testing/selftests \
 		-o $@ $< $(ULDFLAGS) -lpthread
 
-$(INITRD): kmod/tophash.ko $(THCTL) $(TESTS) selftests/tophash/run.sh \
+$(INITRD): kmod/tophash.ko $(THCTL) $(SLOTREUSE) $(TESTS) selftests/tophash/run.sh \
 		scripts/mkinitramfs.sh scripts/guest-init.sh
 	@mkdir -p $(dir $@)
 	bash scripts/mkinitramfs.sh $@ \
 		kmod/tophash.ko:/opt/tophash/tophash.ko \
+		kmod/tophash_selftest.ko:/opt/tophash/tophash_selftest.ko \
 		$(THCTL):/opt/tophash/thctl \
+		$(SLOTREUSE):/opt/tophash/slotreuse \
 		$(foreach t,$(TESTS),$(t):/opt/tophash/$(notdir $(t))) \
 		selftests/tophash/run.sh:/opt/tophash/run.sh \
 		scripts/demo-guest.sh:/opt/tophash/demo.sh

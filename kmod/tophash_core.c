@@ -837,6 +837,7 @@ int tophash_update(struct tophash_map *m, const void *key, const void *val,
 	mutex_unlock(&m->lock);
 	return err;
 }
+EXPORT_SYMBOL_GPL(tophash_update);
 
 /* Where a lockless search of one chain ended. */
 enum th_look {
@@ -1077,6 +1078,7 @@ out_unlock:
 	mutex_unlock(&m->lock);
 	return err;
 }
+EXPORT_SYMBOL_GPL(tophash_delete);
 
 /**
  * tophash_clear() - empty the map, whatever state it is in
@@ -1133,6 +1135,7 @@ out_unlock:
 	mutex_unlock(&m->lock);
 	return err;
 }
+EXPORT_SYMBOL_GPL(tophash_clear);
 
 /**
  * tophash_info() - a snapshot of the map's shape and counters
@@ -1167,6 +1170,7 @@ void tophash_info(struct tophash_map *m, struct tophash_info *info)
 	info->generation = t->gen;
 	mutex_unlock(&m->lock);
 }
+EXPORT_SYMBOL_GPL(tophash_info);
 
 static int th_walk_array(struct tophash_map *m, u8 *arr, unsigned long n,
 			 u32 table, tophash_chain_fn fn, void *arg)

@@ -83,6 +83,7 @@ struct tophash_table {
  * @generation: last bucket-array generation handed out
  * @bytes: bytes this map holds now, retired-but-unfreed memory excluded
  * @dbg: debugfs directory of this map
+ * @rcu: frees an in-kernel map after lockless readers are done with it
  * @seq: write sections around in-place overwrites of live slots (value
  *	update, delete zeroing), one per stripe of primary-bucket indexes of
  *	the current array; lockless readers retry when one overlapped them
@@ -106,11 +107,15 @@ struct tophash_map {
 	u64 generation;
 	u64 bytes;
 	struct dentry *dbg;
+	struct rcu_head rcu;
 	seqcount_t seq[TH_SEQ_STRIPES];
 };
 
 /* Bytes allocated by every map of the module and not yet freed. */
 extern atomic64_t tophash_live_bytes;
+
+struct tophash_map *tophash_map_new(struct tophash_create *c);
+void tophash_map_free(struct tophash_map *m);
 
 void tophash_map_init(struct tophash_map *m);
 int tophash_map_create(struct tophash_map *m, const struct tophash_create *c,

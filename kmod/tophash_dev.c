@@ -50,29 +50,65 @@ static int th_put_arg(void __user *uarg, const void *src, size_t ksize,
 	return copy_to_user(uarg, src, min(ksize, usize)) ? -EFAULT : 0;
 }
 
+/* Check create arguments and fill in defaults; the identity check is the caller's. */
+static int th_check_create(struct tophash_create *c)
+{
+	if (c->key_size < 1 || c->key_size > TOPHASH_MAX_KEY_SIZE ||
+	    c->value_size < 1 || c->value_size > TOPHASH_MAX_VALUE_SIZE ||
+	    (c->flags & ~TOPHASH_F_ALL) || c->pad || c->id ||
+	    c->max_entries > TOPHASH_LIMIT_MAX_ENTRIES)
+		return -EINVAL;
+	if (!c->max_entries)
+		c->max_entries = TOPHASH_DEFAULT_MAX_ENTRIES;
+	if (c->size_hint > c->max_entries)
+		return -EINVAL;
+	if ((c->flags & TOPHASH_F_IDENTITY_HASH) && c->key_size != sizeof(u64))
+		return -EINVAL;
+	return 0;
+}
+
+static void th_dbg_add(struct tophash_map *m);
+
+/* Give @m an id, its shape and its debugfs entry. */
+static int th_map_setup(struct tophash_map *m, struct tophash_create *c)
+{
+	int id, err;
+
+	id = ida_alloc_min(&tophash_ida, 1, GFP_KERNEL);
+	if (id < 0)
+		return id;
+	err = tophash_map_create(m, c, id);
+	if (err) {
+		ida_free(&tophash_ida, id);
+		return err;
+	}
+	c->id = id;
+	th_dbg_add(m);
+	return 0;
+}
+
+/* Undo th_map_setup() (if it ran) and free what the map holds. */
+static void th_map_teardown(struct tophash_map *m)
+{
+	debugfs_remove_recursive(m->dbg);
+	if (m->created)
+		ida_free(&tophash_ida, m->id);
+	tophash_map_destroy(m);
+}
+
 static int th_ioc_create(struct tophash_map *m, void __user *uarg)
 {
 	struct tophash_create c;
-	int usize, err, id;
+	int usize, err;
 
 	usize = th_get_arg(&c, sizeof(c), TOPHASH_CREATE_SIZE_VER0, uarg);
 	if (usize < 0)
 		return usize;
-	if (c.key_size < 1 || c.key_size > TOPHASH_MAX_KEY_SIZE ||
-	    c.value_size < 1 || c.value_size > TOPHASH_MAX_VALUE_SIZE ||
-	    (c.flags & ~TOPHASH_F_ALL) || c.pad || c.id ||
-	    c.max_entries > TOPHASH_LIMIT_MAX_ENTRIES)
-		return -EINVAL;
-	if (!c.max_entries)
-		c.max_entries = TOPHASH_DEFAULT_MAX_ENTRIES;
-	if (c.size_hint > c.max_entries)
-		return -EINVAL;
-	if (c.flags & TOPHASH_F_IDENTITY_HASH) {
-		if (c.key_size != sizeof(u64))
-			return -EINVAL;
-		if (!capable(CAP_SYS_ADMIN))
-			return -EPERM;
-	}
+	err = th_check_create(&c);
+	if (err)
+		return err;
+	if ((c.flags & TOPHASH_F_IDENTITY_HASH) && !capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	/*
 	 * Check that the result can be written back before creating, so that
 	 * a bad pointer fails with nothing created.
@@ -80,19 +116,62 @@ static int th_ioc_create(struct tophash_map *m, void __user *uarg)
 	err = th_put_arg(uarg, &c, sizeof(c), usize);
 	if (err)
 		return err;
-
-	id = ida_alloc_min(&tophash_ida, 1, GFP_KERNEL);
-	if (id < 0)
-		return id;
-	err = tophash_map_create(m, &c, id);
-	if (err) {
-		ida_free(&tophash_ida, id);
+	err = th_map_setup(m, &c);
+	if (err)
 		return err;
-	}
-	c.id = id;
 	/* The map exists now; should this fail, INFO still tells its id. */
 	return th_put_arg(uarg, &c, sizeof(c), usize);
 }
+
+/**
+ * tophash_map_new() - create a map for in-kernel use
+ * @c: shape as for TOPHASH_IOC_CREATE (@c->size is ignored); @c->id is set.
+ *	Identity hashing is allowed: kernel callers are trusted.
+ *
+ * The map gets an id and a debugfs entry like a /dev/tophash map. Use it
+ * with tophash_update(), tophash_delete(), tophash_clear() (process
+ * context, may sleep, serialized internally) and tophash_lookup() or
+ * tophash_lookup_rcu() (any context but NMI, lockless).
+ *
+ * Context: process context; may sleep.
+ * Return: the map, or an ERR_PTR(): -EINVAL for a bad shape, -ENOMEM.
+ */
+struct tophash_map *tophash_map_new(struct tophash_create *c)
+{
+	struct tophash_map *m;
+	int err;
+
+	err = th_check_create(c);
+	if (err)
+		return ERR_PTR(err);
+	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	if (!m)
+		return ERR_PTR(-ENOMEM);
+	tophash_map_init(m);
+	err = th_map_setup(m, c);
+	if (err) {
+		th_map_teardown(m);
+		kfree(m);
+		return ERR_PTR(err);
+	}
+	return m;
+}
+EXPORT_SYMBOL_GPL(tophash_map_new);
+
+/**
+ * tophash_map_free() - free a map from tophash_map_new()
+ * @m: the map; no caller may use it any more, but lockless readers still
+ *	inside an RCU read-side section that began before this call may
+ *	finish safely: the map itself is freed after a grace period.
+ *
+ * Context: process context; may sleep.
+ */
+void tophash_map_free(struct tophash_map *m)
+{
+	th_map_teardown(m);
+	kfree_rcu(m, rcu);
+}
+EXPORT_SYMBOL_GPL(tophash_map_free);
 
 /* Copy in an op's key (and, for updates, value); check sizes and pointers. */
 static int th_get_kv(struct tophash_map *m, struct th_op_buf *buf, u64 ukey,
@@ -414,32 +493,16 @@ static int tophash_release(struct inode *inode, struct file *file)
 {
 	struct tophash_map *m = file->private_data;
 
-	debugfs_remove_recursive(m->dbg);
-	if (m->created)
-		ida_free(&tophash_ida, m->id);
-	tophash_map_destroy(m);
+	th_map_teardown(m);
 	kfree(m);
 	return 0;
-}
-
-static long tophash_unlocked_ioctl(struct file *file, unsigned int cmd,
-				   unsigned long arg)
-{
-	struct tophash_map *m = file->private_data;
-	long ret = tophash_ioctl(file, cmd, arg);
-
-	/* The debugfs entry appears once, after a successful create. */
-	if (!ret && _IOC_TYPE(cmd) == TOPHASH_IOC_MAGIC &&
-	    _IOC_NR(cmd) == _IOC_NR(TOPHASH_IOC_CREATE))
-		th_dbg_add(m);
-	return ret;
 }
 
 static const struct file_operations tophash_fops = {
 	.owner = THIS_MODULE,
 	.open = tophash_open,
 	.release = tophash_release,
-	.unlocked_ioctl = tophash_unlocked_ioctl,
+	.unlocked_ioctl = tophash_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
 };

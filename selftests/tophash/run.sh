@@ -3,9 +3,12 @@
 # prints its own TAP; the host turns them into the summary line.
 cd /opt/tophash || exit 1
 insmod ./tophash.ko || { echo "not ok 1 insmod tophash.ko"; exit 1; }
+export TOPHASH_KO=/opt/tophash/tophash.ko
+export TOPHASH_SELFTEST_KO=/opt/tophash/tophash_selftest.ko
 rc=0
-for t in ./tophash_test ./lifecycle_test; do
+# lifecycle_test unloads and reloads the module: it runs last
+for t in ./tophash_test ./semantics_test ./stress_test ./lifecycle_test; do
 	echo "# selftest: $t"
-	TOPHASH_KO=/opt/tophash/tophash.ko "$t" || rc=1
+	"$t" || rc=1
 done
 exit $rc

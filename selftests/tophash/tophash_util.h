@@ -223,4 +223,67 @@ static inline uint64_t th_ikey(uint64_t bucket, uint8_t top, uint32_t n)
 	return ((uint64_t)top << 56) | ((uint64_t)n << 20) | bucket;
 }
 
+/* Slot states of a chain with '|' between its buckets: "########|#.......". */
+static inline void th_chain_str_bars(const struct th_chain *c, char *s, size_t n)
+{
+	static const char st[] = ".xXYe";
+	size_t i, o = 0, len = (size_t)c->depth * TOPHASH_BUCKET_SLOTS;
+
+	for (i = 0; i < len && o + 1 < n; i++) {
+		if (i && i % TOPHASH_BUCKET_SLOTS == 0) {
+			s[o++] = '|';
+			if (o + 1 >= n)
+				break;
+		}
+		s[o++] = c->top[i] >= TOPHASH_MIN_TOPHASH ? '#' : st[c->top[i]];
+	}
+	s[o] = '\0';
+}
+
+/*
+ * Fetch the layout and draw one chain with th_chain_str_bars(); returns 0,
+ * -ENOENT when the map has no such chain, or the layout's -errno.
+ */
+static inline int th_layout_chain_str(int fd, uint32_t table, uint32_t bucket,
+				      char *s, size_t n)
+{
+	struct th_layout lo;
+	struct th_chain *c;
+	int r = th_layout_get(fd, &lo);
+
+	if (r)
+		return r;
+	c = th_layout_chain(&lo, table, bucket);
+	if (c)
+		th_chain_str_bars(c, s, n);
+	th_layout_free(&lo);
+	return c ? 0 : -ENOENT;
+}
+
+/* One entry of a batch. */
+static inline struct tophash_batch_op th_bop(uint32_t op, uint32_t flags,
+					     const void *key, void *val)
+{
+	struct tophash_batch_op o = {
+		.op = op, .flags = flags,
+		.key = (uintptr_t)key, .value = (uintptr_t)val,
+	};
+
+	return o;
+}
+
+/* Run a batch; returns 0 or -errno, and the ops done in *@done. */
+static inline int th_batch(int fd, const struct tophash_batch_op *ops,
+			   uint32_t count, uint32_t *done)
+{
+	struct tophash_batch bt = {
+		.size = sizeof(bt), .count = count, .ops = (uintptr_t)ops,
+	};
+	int r = th_err(ioctl(fd, TOPHASH_IOC_BATCH, &bt));
+
+	if (done)
+		*done = bt.done;
+	return r;
+}
+
 #endif /* TOPHASH_UTIL_H */

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * In-kernel tests of tophash's lockless lookups: a writer churns maps
+ * (inserts, in-place updates, deletes, doubling and same-size growth,
+ * clears) while reader kthreads and a timer (softirq) look keys up with no
+ * lock. Every value encodes its key and a version with a check word, so a
+ * torn or foreign value is detected; keys that stay present for the whole
+ * run must always be found.
+ *
+ * Loading the module runs the tests; it prints "N of M tests passed" and
+ * insmod fails when any failed, as lib/test_xarray.c does.
+ */
+#include <linux/module.h>
+#include <linux/kthread.h>
+#include <linux/timer.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/completion.h>
+#include <linux/slab.h>
+#include "tophash_core.h"
+
+static unsigned int duration_ms = 2000;
+module_param(duration_ms, uint, 0444);
+MODULE_PARM_DESC(duration_ms, "milliseconds each stress phase runs (default 2000)");
+
+static unsigned int nreaders = 2;
+module_param(nreaders, uint, 0444);
+MODULE_PARM_DESC(nreaders, "reader kthreads (default 2)");
+
+static unsigned int tests_run;
+static unsigned int tests_passed;
+
+#define TH_CHECK(cond) do {						\
+	tests_run++;							\
+	if (cond)							\
+		tests_passed++;						\
+	else								\
+		pr_err("tophash_selftest: %s:%d: check failed: %s\n",	\
+		       __FILE__, __LINE__, #cond);			\
+} while (0)
+
+#define TH_STABLE	512		/* keys present for the whole run */
+#define TH_CHURN	8192		/* keys inserted and deleted */
+
+/* A value: its key, a version, and a check word binding the two. */
+struct th_val {
+	u64 key;
+	u64 version;
+	u64 check;
+};
+
+static u64 th_mix(u64 x)
+{
+	x ^= x >> 31;
+	x *= 0x7fb5d329728ea185ULL;
+	x ^= x >> 27;
+	x *= 0x81dadef4bc2dd44dULL;
+	return x ^ (x >> 33);
+}
+
+static void th_make_val(struct th_val *v, u64 key, u64 version)
+{
+	v->key = key;
+	v->version = version;
+	v->check = th_mix(key ^ th_mix(version));
+}
+
+static bool th_val_ok(const struct th_val *v, u64 key)
+{
+	return v->key == key && v->check == th_mix(key ^ th_mix(v->version));
+}
+
+static u64 th_rand(u64 *state)
+{
+	*state += 0x9e3779b97f4a7c15ULL;
+	return th_mix(*state);
+}
+
+/* What one stress phase shares between the writer and its readers. */
+struct th_stress {
+	struct tophash_map *m;
+	u64 nkeys;		/* readers look up keys in [0, nkeys) */
+	u64 nstable;		/* keys in [0, nstable) must always be found */
+	u64 (*key_of)(u64 i);	/* i-th key */
+	struct completion start;
+	bool stop;
+	atomic64_t lookups;
+	atomic64_t hits;
+	atomic64_t timer_lookups;
+	atomic64_t bad_value;
+	atomic64_t missing_stable;
+	struct timer_list timer;
+	u64 timer_rng;
+};
+
+/* One lookup of key index @i, checked; returns true when the key was found. */
+static bool th_check_one(struct th_stress *st, u64 i)
+{
+	u64 key = st->key_of(i);
+	struct th_val v;
+
+	if (tophash_lookup(st->m, &key, &v)) {
+		if (i < st->nstable)
+			atomic64_inc(&st->missing_stable);
+		return false;
+	}
+	if (!th_val_ok(&v, key))
+		atomic64_inc(&st->bad_value);
+	return true;
+}
+
+static int th_reader(void *arg)
+{
+	struct th_stress *st = arg;
+	u64 rng = (u64)current->pid << 32;
+	unsigned int n = 0;
+
+	wait_for_completion(&st->start);
+	while (!kthread_should_stop()) {
+		if (th_check_one(st, th_rand(&rng) % st->nkeys))
+			atomic64_inc(&st->hits);
+		atomic64_inc(&st->lookups);
+		if (++n % 256 == 0)
+			cond_resched();
+	}
+	return 0;
+}
+
+/* Softirq reader: a burst of lookups every jiffy. */
+static void th_timer_fn(struct timer_list *t)
+{
+	struct th_stress *st = from_timer(st, t, timer);
+	int k;
+
+	for (k = 0; k < 32; k++) {
+		th_check_one(st, th_rand(&st->timer_rng) % st->nkeys);
+		atomic64_inc(&st->timer_lookups);
+	}
+	if (!READ_ONCE(st->stop))
+		mod_timer(&st->timer, jiffies + 1);
+}
+
+static struct task_struct *th_readers[8];
+
+static int th_stress_start(struct th_stress *st)
+{
+	unsigned int i;
+
+	init_completion(&st->start);
+	timer_setup(&st->timer, th_timer_fn, 0);
+	st->timer_rng = 12345;
+	for (i = 0; i < min_t(unsigned int, nreaders, ARRAY_SIZE(th_readers)); i++) {
+		th_readers[i] = kthread_run(th_reader, st, "tophash_rd/%u", i);
+		if (IS_ERR(th_readers[i])) {
+			th_readers[i] = NULL;
+			return -ENOMEM;
+		}
+	}
+	complete_all(&st->start);
+	mod_timer(&st->timer, jiffies + 1);
+	return 0;
+}
+
+static void th_stress_stop(struct th_stress *st)
+{
+	unsigned int i;
+
+	WRITE_ONCE(st->stop, true);
+	complete_all(&st->start);
+	for (i = 0; i < ARRAY_SIZE(th_readers); i++) {
+		if (th_readers[i])
+			kthread_stop(th_readers[i]);
+		th_readers[i] = NULL;
+	}
+	del_timer_sync(&st->timer);
+}
+
+static void th_stress_report(const char *name, struct th_stress *st, u64 ops,
+			     struct tophash_info *in)
+{
+	pr_info("tophash_selftest: %s: writer ops %llu, reader lookups %lld (hits %lld), timer lookups %lld, bad values %lld, missing stable keys %lld, final B %u generation %llu\n",
+		name, ops, atomic64_read(&st->lookups), atomic64_read(&st->hits),
+		atomic64_read(&st->timer_lookups), atomic64_read(&st->bad_value),
+		atomic64_read(&st->missing_stable), in->B, in->generation);
+}
+
+static u64 th_key_plain(u64 i)
+{
+	return i;
+}
+
+/*
+ * Stable keys updated in place (seqcount path) and churn keys inserted and
+ * deleted (slot reuse, emptyRest walks) while the map doubles from B=0.
+ */
+static noinline void check_stress_growth(void)
+{
+	struct tophash_create c = { .key_size = 8, .value_size = sizeof(struct th_val) };
+	struct th_stress st = { .nkeys = TH_STABLE + TH_CHURN,
+				.nstable = TH_STABLE, .key_of = th_key_plain };
+	unsigned long end;
+	struct tophash_info in;
+	u64 i, ops = 0, rng = 1, gen0, bad;
+	struct th_val v;
+
+	st.m = tophash_map_new(&c);
+	TH_CHECK(!IS_ERR(st.m));
+	if (IS_ERR(st.m))
+		return;
+	for (i = 0, bad = 0; i < TH_STABLE; i++) {
+		th_make_val(&v, i, 0);
+		bad += !!tophash_update(st.m, &i, &v, TOPHASH_NOEXIST);
+	}
+	TH_CHECK(bad == 0);
+	tophash_info(st.m, &in);
+	gen0 = in.generation;
+	TH_CHECK(!th_stress_start(&st));
+	end = jiffies + msecs_to_jiffies(duration_ms);
+	while (time_before(jiffies, end)) {
+		u64 r = th_rand(&rng);
+
+		i = r % (TH_STABLE + TH_CHURN);
+		th_make_val(&v, i, ops);
+		if (i < TH_STABLE || (r >> 32) % 3)
+			tophash_update(st.m, &i, &v, TOPHASH_ANY);
+		else
+			tophash_delete(st.m, &i);
+		if (++ops % 64 == 0)
+			cond_resched();
+	}
+	th_stress_stop(&st);
+	tophash_info(st.m, &in);
+	th_stress_report("growth", &st, ops, &in);
+	TH_CHECK(atomic64_read(&st.bad_value) == 0);
+	TH_CHECK(atomic64_read(&st.missing_stable) == 0);
+	TH_CHECK(atomic64_read(&st.lookups) > 0);
+	TH_CHECK(atomic64_read(&st.timer_lookups) > 0);
+	TH_CHECK(in.generation > gen0);	/* it grew while readers ran */
+	for (i = 0, bad = 0; i < TH_STABLE; i++)
+		bad += tophash_lookup(st.m, &i, &v) || !th_val_ok(&v, i);
+	TH_CHECK(bad == 0);
+	tophash_map_free(st.m);
+}
+
+/*
+ * Identity keys in 8 clusters of 64: cluster i / 64 lives in bucket
+ * (i / 64) % 8 of any array with B >= 3, so 64 keys make a chain of 8.
+ */
+static u64 th_key_crowded(u64 i)
+{
+	return (((i & 63) + 1) << 20) | ((i >> 6) & 7);
+}
+
+/*
+ * Overflow chains, same-size growth and clear: the writer fills one
+ * cluster's chain and empties it again, cluster after cluster, so overflow
+ * buckets pile up with few entries (Go's same-size growth case), and clears
+ * the map every 16 clusters, while readers check every value they find.
+ */
+static noinline void check_stress_overflow_clear(void)
+{
+	struct tophash_create c = { .key_size = 8, .value_size = sizeof(struct th_val),
+				    .flags = TOPHASH_F_IDENTITY_HASH, .size_hint = 64 };
+	struct th_stress st = { .nkeys = 512, .nstable = 0, .key_of = th_key_crowded };
+	u64 j, key, ops = 0, phase = 0, same_size = 0, clears = 0, bad = 0;
+	struct tophash_clear cl;
+	struct tophash_info in;
+	unsigned long end;
+	struct th_val v;
+
+	st.m = tophash_map_new(&c);
+	TH_CHECK(!IS_ERR(st.m));
+	if (IS_ERR(st.m))
+		return;
+	TH_CHECK(!th_stress_start(&st));
+	end = jiffies + msecs_to_jiffies(duration_ms);
+	while (time_before(jiffies, end)) {
+		u64 base = (phase % 8) * 64;
+
+		for (j = 0; j < 64; j++, ops++) {
+			key = th_key_crowded(base + j);
+			th_make_val(&v, key, ops);
+			bad += !!tophash_update(st.m, &key, &v, TOPHASH_ANY);
+		}
+		for (j = 0; j < 64; j++, ops++) {
+			key = th_key_crowded(base + (j * 37) % 64);
+			bad += !!tophash_delete(st.m, &key);
+		}
+		if (++phase % 16 == 0) {
+			bad += !!tophash_clear(st.m, &cl);
+			clears++;
+		}
+		cond_resched();
+	}
+	th_stress_stop(&st);
+	tophash_info(st.m, &in);
+	th_stress_report("overflow+clear", &st, ops, &in);
+	/* B never moved, so every array but the first and the clears' came
+	 * from a same-size growth.
+	 */
+	same_size = in.generation - 1 - clears;
+	pr_info("tophash_selftest: overflow+clear: clears %llu, same-size growths %llu\n",
+		clears, same_size);
+	TH_CHECK(in.B == 4);
+	TH_CHECK(bad == 0);
+	TH_CHECK(atomic64_read(&st.bad_value) == 0);
+	TH_CHECK(atomic64_read(&st.lookups) > 0);
+	TH_CHECK(same_size > 0);
+	TH_CHECK(clears > 0);
+	tophash_map_free(st.m);
+}
+
+static noinline void check_api_round_trip(void)
+{
+	struct tophash_create c = { .key_size = 8, .value_size = 8 };
+	struct tophash_map *m = tophash_map_new(&c);
+	u64 k = 42, v = 4242, got = 0;
+
+	TH_CHECK(!IS_ERR(m));
+	if (IS_ERR(m))
+		return;
+	TH_CHECK(c.id > 0);
+	TH_CHECK(tophash_lookup(m, &k, &got) == -ENOENT);
+	TH_CHECK(!tophash_update(m, &k, &v, TOPHASH_NOEXIST));
+	TH_CHECK(tophash_update(m, &k, &v, TOPHASH_NOEXIST) == -EEXIST);
+	rcu_read_lock();
+	TH_CHECK(!tophash_lookup_rcu(m, &k, &got) && got == v);
+	rcu_read_unlock();
+	TH_CHECK(!tophash_delete(m, &k));
+	TH_CHECK(tophash_delete(m, &k) == -ENOENT);
+	tophash_map_free(m);
+	c.key_size = 0;
+	TH_CHECK(PTR_ERR(tophash_map_new(&c)) == -EINVAL);
+}
+
+static int __init tophash_selftest_init(void)
+{
+	check_api_round_trip();
+	check_stress_growth();
+	check_stress_overflow_clear();
+	pr_info("tophash_selftest: %u of %u tests passed\n", tests_passed, tests_run);
+	return tests_passed == tests_run ? 0 : -EINVAL;
+}
+
+static void __exit tophash_selftest_exit(void)
+{
+}
+
+module_init(tophash_selftest_init);
+module_exit(tophash_selftest_exit);
+MODULE_DESCRIPTION("tophash in-kernel tests: lockless lookups under churn");
+MODULE_LICENSE("GPL");
