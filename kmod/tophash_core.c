@@ -25,6 +25,19 @@
 atomic64_t tophash_live_bytes = ATOMIC64_INIT(0);
 
 /*
+ * Each ordering pair of kmod/MEMORY-ORDERING.md can be weakened by one
+ * TH_WEAKEN_* switch, so that `make check-ordering` can build the userspace
+ * core without it and show which test fails. Kernel builds define none.
+ */
+#if defined(__KERNEL__) && (defined(TH_WEAKEN_SLOT_RELEASE) ||		\
+	defined(TH_WEAKEN_SLOT_ACQUIRE) || defined(TH_WEAKEN_EVAC_RELEASE) ||	\
+	defined(TH_WEAKEN_TABLE_PUBLISH) || defined(TH_WEAKEN_OVF_PUBLISH) ||	\
+	defined(TH_WEAKEN_SEQCOUNT) || defined(TH_WEAKEN_GRACE) ||		\
+	defined(TH_WEAKEN_SEED_ONCE))
+#error "TH_WEAKEN_* switches are for the userspace ordering checks only"
+#endif
+
+/*
  * An overflow bucket is allocated on its own, behind this header, so that it
  * can be freed by call_rcu() when an evacuation releases it.
  */
@@ -73,8 +86,12 @@ static inline u8 __rcu **th_ovf_ptr(const struct tophash_map *m, u8 *b)
 /* Link @ovf (zeroed or fully written) behind @b where readers can reach it. */
 static inline void th_link_overflow(const struct tophash_map *m, u8 *b, u8 *ovf)
 {
+#ifdef TH_WEAKEN_OVF_PUBLISH
+	WRITE_ONCE(*th_ovf_ptr(m, b), ovf);
+#else
 	/* Pairs with rcu_dereference() in th_overflow_rcu(): @ovf is initialized. */
 	rcu_assign_pointer(*th_ovf_ptr(m, b), ovf);
+#endif
 }
 
 /* Unlink, or use the link of a bucket no reader can reach yet. */
@@ -92,8 +109,12 @@ static inline u8 *th_overflow_rcu(const struct tophash_map *m, const u8 *b)
 /* A full slot becomes visible: its key and value were written first. */
 static inline void th_publish_slot(u8 *b, unsigned int i, u8 top)
 {
+#ifdef TH_WEAKEN_SLOT_RELEASE
+	WRITE_ONCE(b[i], top);
+#else
 	/* Pairs with smp_load_acquire() in th_lookup_chain(). */
 	smp_store_release(&b[i], top);
+#endif
 }
 
 /* An empty-state change (emptyOne/emptyRest): nothing to order. */
@@ -129,8 +150,13 @@ static u64 th_hash(const struct tophash_map *m, const struct tophash_table *t,
 	 * th_reseed()); each half is read once so a reader hashes with one
 	 * consistent value per half.
 	 */
+#ifdef TH_WEAKEN_SEED_ONCE
+	seed = t->seed;
+#else
+	/* Pairs with WRITE_ONCE() in th_reseed(): no torn halves. */
 	seed.key[0] = READ_ONCE(t->seed.key[0]);
 	seed.key[1] = READ_ONCE(t->seed.key[1]);
+#endif
 	return siphash(key, m->key_size, &seed);
 }
 
@@ -140,8 +166,13 @@ static void th_reseed(struct tophash_table *t)
 	siphash_key_t seed;
 
 	get_random_bytes(&seed, sizeof(seed));
+#ifdef TH_WEAKEN_SEED_ONCE
+	t->seed = seed;
+#else
+	/* Pairs with READ_ONCE() in th_hash(). */
 	WRITE_ONCE(t->seed.key[0], seed.key[0]);
 	WRITE_ONCE(t->seed.key[1], seed.key[1]);
+#endif
 }
 
 /* Go's overLoadFactor(): more than 8 entries and above 6.5 per bucket. */
@@ -209,7 +240,12 @@ static void th_retire_overflow(struct tophash_map *m, u8 *b)
 	struct th_ovf_hdr *h = (struct th_ovf_hdr *)b - 1;
 
 	m->bytes -= h->size;
+#ifdef TH_WEAKEN_GRACE
+	th_free_overflow_rcu(&h->rcu);
+#else
+	/* Orders the free after every reader that may hold @b (RCU grace period). */
 	call_rcu(&h->rcu, th_free_overflow_rcu);
+#endif
 }
 
 static void th_table_free_rcu(struct rcu_head *rcu)
@@ -268,7 +304,24 @@ static void th_doom(struct tophash_map *m, struct tophash_table *t, int slot,
 static void th_retire_table(struct tophash_map *m, struct tophash_table *t)
 {
 	m->bytes -= sizeof(*t);
+#ifdef TH_WEAKEN_GRACE
+	th_table_free_rcu(&t->rcu);
+#else
+	/* Orders the free after every reader that may hold @t (RCU grace period). */
 	call_rcu(&t->rcu, th_table_free_rcu);
+#endif
+}
+
+/* Make @t the table readers find; everything it points to is initialized. */
+static inline void th_publish_table(struct tophash_map *m,
+				    struct tophash_table *t)
+{
+#ifdef TH_WEAKEN_TABLE_PUBLISH
+	WRITE_ONCE(*(struct tophash_table **)&m->tbl, t);
+#else
+	/* Pairs with rcu_dereference() in tophash_lookup_rcu(). */
+	rcu_assign_pointer(m->tbl, t);
+#endif
 }
 
 static inline struct tophash_table *th_tbl(struct tophash_map *m)
@@ -280,8 +333,7 @@ static inline struct tophash_table *th_tbl(struct tophash_map *m)
 static void th_publish(struct tophash_map *m, struct tophash_table *old,
 		       struct tophash_table *new)
 {
-	/* Pairs with rcu_dereference() of m->tbl by readers: @new is complete. */
-	rcu_assign_pointer(m->tbl, new);
+	th_publish_table(m, new);
 	th_retire_table(m, old);
 }
 
@@ -347,8 +399,7 @@ int tophash_map_create(struct tophash_map *m, const struct tophash_create *c,
 		goto out_free_table;
 	get_random_bytes(&t->seed, sizeof(t->seed));
 	t->gen = ++m->generation;
-	/* Pairs with rcu_dereference() in tophash_lookup_rcu(): @t is complete. */
-	rcu_assign_pointer(m->tbl, t);
+	th_publish_table(m, t);
 	/* Pairs with smp_load_acquire() in tophash_ioctl(): the shape is set. */
 	smp_store_release(&m->created, true);
 	mutex_unlock(&m->lock);
@@ -502,8 +553,12 @@ static inline u8 th_evac_mark(struct tophash_map *m, struct tophash_table *t,
  */
 static inline void th_mark_evacuated(u8 *b, unsigned int i, u8 mark)
 {
+#ifdef TH_WEAKEN_EVAC_RELEASE
+	WRITE_ONCE(b[i], mark);
+#else
 	/* Pairs with smp_load_acquire() in th_lookup_chain()/th_evacuated_acquire(). */
 	smp_store_release(&b[i], mark);
+#endif
 }
 
 static inline unsigned long th_ovf_needed(unsigned long n)
@@ -839,6 +894,17 @@ int tophash_update(struct tophash_map *m, const void *key, const void *val,
 }
 EXPORT_SYMBOL_GPL(tophash_update);
 
+/* The readers' tophash loads; pairs are named at the call sites. */
+static inline u8 th_load_acquire(const u8 *p)
+{
+#ifdef TH_WEAKEN_SLOT_ACQUIRE
+	return READ_ONCE(*p);
+#else
+	/* Pairs with th_publish_slot() and th_mark_evacuated(). */
+	return smp_load_acquire(p);
+#endif
+}
+
 /* Where a lockless search of one chain ended. */
 enum th_look {
 	TH_FOUND,	/* the value was copied out */
@@ -872,7 +938,7 @@ static enum th_look th_lookup_chain(struct tophash_map *m, u8 *b,
 			 * a full slot's key and value are visible; and in
 			 * th_mark_evacuated(): a marked entry is in the new array.
 			 */
-			state = smp_load_acquire(&b[i]);
+			state = th_load_acquire(&b[i]);
 			if (state != top) {
 				if (state == TOPHASH_EMPTY_REST)
 					return TH_MISSING;
@@ -884,9 +950,11 @@ static enum th_look th_lookup_chain(struct tophash_map *m, u8 *b,
 			if (memcmp(th_key(m, b, i), key, m->key_size))
 				continue;
 			memcpy(val, th_val(m, b, i), m->value_size);
+#ifndef TH_WEAKEN_SEQCOUNT
 			/* Pairs with write_seqcount_end() in th_overwrite(). */
 			if (read_seqcount_retry(sc, seq))
 				return TH_RACED;
+#endif
 			return TH_FOUND;
 		}
 	}
@@ -897,7 +965,7 @@ static enum th_look th_lookup_chain(struct tophash_map *m, u8 *b,
 static inline bool th_evacuated_acquire(const u8 *b)
 {
 	/* Pairs with the last smp_store_release() in th_evacuate(). */
-	u8 state = smp_load_acquire(&b[0]);
+	u8 state = th_load_acquire(&b[0]);
 
 	return state > TOPHASH_EMPTY_ONE && state < TOPHASH_MIN_TOPHASH;
 }
