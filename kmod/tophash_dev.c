@@ -53,9 +53,10 @@ static int th_put_arg(void __user *uarg, const void *src, size_t ksize,
 /* Check create arguments and fill in defaults; the identity check is the caller's. */
 static int th_check_create(struct tophash_create *c)
 {
+	c->id = 0;	/* an output */
 	if (c->key_size < 1 || c->key_size > TOPHASH_MAX_KEY_SIZE ||
 	    c->value_size < 1 || c->value_size > TOPHASH_MAX_VALUE_SIZE ||
-	    (c->flags & ~TOPHASH_F_ALL) || c->pad || c->id ||
+	    (c->flags & ~TOPHASH_F_ALL) || c->pad ||
 	    c->max_entries > TOPHASH_LIMIT_MAX_ENTRIES)
 		return -EINVAL;
 	if (!c->max_entries)
@@ -251,8 +252,11 @@ static int th_ioc_batch(struct tophash_map *m, void __user *uarg)
 	usize = th_get_arg(&bt, sizeof(bt), TOPHASH_BATCH_SIZE_VER0, uarg);
 	if (usize < 0)
 		return usize;
-	if (!bt.count || bt.count > TOPHASH_BATCH_MAX || bt.pad || bt.done)
+	bt.done = 0;	/* an output: whatever came in is ignored */
+	if (!bt.count || bt.count > TOPHASH_BATCH_MAX || bt.pad) {
+		th_put_arg(uarg, &bt, sizeof(bt), usize);
 		return -EINVAL;
+	}
 	buf = kmalloc(sizeof(*buf), GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;

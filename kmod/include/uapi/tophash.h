@@ -63,7 +63,7 @@
  * @flags: TOPHASH_F_*
  * @size_hint: expected entries; sizes the first table like make(map, hint)
  * @max_entries: most entries the map may hold; 0 = TOPHASH_DEFAULT_MAX_ENTRIES
- * @id: out: the map's id (tracepoints, debugfs)
+ * @id: out: the map's id (tracepoints, debugfs); ignored on input
  * @pad: must be zero
  */
 struct tophash_create {
@@ -130,7 +130,8 @@ struct tophash_batch_op {
  * @ops: user pointer to @count struct tophash_batch_op
  * @done: out: ops completed. Ops run in order and the batch stops at the
  *	first that fails: the ioctl then returns that op's error and @done is
- *	its index; the ops before it stay done.
+ *	its index; the ops before it stay done. Ignored on input; 0 when the
+ *	batch header itself is refused (EINVAL).
  * @pad: must be zero
  */
 struct tophash_batch {
