@@ -498,6 +498,16 @@ TEST_F(IDENTITY, assign_and_delete_evacuate_their_old_bucket_and_the_one_at_neva
 	EXPECT_TRUE(all_evacuated(chain_at(self->fd, OLD, 5, s)))
 		TH_LOG("old bucket 5 is %s", s);
 	EXPECT_STREQ("#xx###..", chain_at(self->fd, OLD, 6, s));
+
+	/* a delete whose old bucket is not evacuated yet: evacuate, then delete */
+	ASSERT_STREQ("########|#.......", chain_at(self->fd, OLD, 10, s));
+	ASSERT_EQ(0, gdel(self->fd, &m, 10, 3));
+	EXPECT_TRUE(all_evacuated(chain_at(self->fd, OLD, 10, s)))
+		TH_LOG("old bucket 10 is %s", s);
+	EXPECT_STREQ("#x##....", chain_at(self->fd, NEW, 10 + ID_NB, s))
+		TH_LOG("Y keys 1,3,5,7 of old bucket 10, then key 3 deleted");
+	ASSERT_EQ(0, th_info(self->fd, &in));
+	EXPECT_EQ(7, in.nevacuate);
 	EXPECT_EQ(m.count, in.count);
 	EXPECT_NE(0, in.flags & TOPHASH_INFO_GROWING);
 	gcheck(_metadata, self->fd, &m);
@@ -571,6 +581,65 @@ TEST_F(IDENTITY, growth_completes_dropping_deleted_slots_and_keeping_values)
 	EXPECT_EQ(0, xs) TH_LOG("evacuation must drop deleted slots");
 	EXPECT_EQ(0, bad);
 	gcheck(_metadata, self->fd, &m);
+}
+
+TEST_F(IDENTITY, evacuation_moves_a_long_chain_into_one_half_with_overflow)
+{
+	static const unsigned int fill[] = { 0, 1, 2, 5, 6, 7, 8, 9, 10, 11,
+					     12, 13, 14, 15 };
+	unsigned int i, b, ops, n = 0;
+	struct tophash_info in;
+	uint64_t keys[ID_LOAD + 1], v;
+	char s[CHAIN_LEN];
+
+	ID_MAP_CREATE(ID_HINT);
+	/* old bucket 3: 12 keys, all X; old bucket 4: 10 keys, all Y */
+	for (i = 0; i < 12; i++)
+		keys[n++] = th_ikey(3, 0x40 + i, i);
+	for (i = 0; i < 10; i++)
+		keys[n++] = th_ikey(4 + ID_NB, 0x40 + i, i);
+	/* 82 more keys elsewhere make 104, then one more grows the map */
+	for (i = 0; n <= ID_LOAD; i++) {
+		b = fill[i % ARRAY_SIZE(fill)];
+		keys[n++] = th_ikey(b + ID_NB * (i & 1), 0x60, i);
+	}
+	for (i = 0; i < ID_LOAD; i++) {
+		ASSERT_EQ(0, th_put64(self->fd, keys[i], ival(keys[i])));
+	}
+	ASSERT_EQ(0, th_info(self->fd, &in));
+	ASSERT_EQ(0, in.flags & TOPHASH_INFO_GROWING);
+	ASSERT_EQ(2, in.noverflow);
+	ASSERT_EQ(0, th_put64(self->fd, keys[ID_LOAD], ival(keys[ID_LOAD])));
+	ASSERT_EQ(0, th_info(self->fd, &in));
+	ASSERT_NE(0, in.flags & TOPHASH_INFO_GROWING);
+
+	/* an update of a key of each long chain evacuates it */
+	ASSERT_EQ(0, th_put64(self->fd, keys[0], ival(keys[0])));
+	ASSERT_EQ(0, th_put64(self->fd, keys[12], ival(keys[12])));
+	EXPECT_STREQ("XXXXXXXX", chain_at(self->fd, OLD, 3, s));
+	EXPECT_STREQ("YYYYYYYY", chain_at(self->fd, OLD, 4, s));
+	EXPECT_STREQ("########|####....", chain_at(self->fd, NEW, 3, s))
+		TH_LOG("12 X keys need an overflow bucket in the new table");
+	EXPECT_STREQ("........", chain_at(self->fd, NEW, 3 + ID_NB, s));
+	EXPECT_STREQ("........", chain_at(self->fd, NEW, 4, s));
+	EXPECT_STREQ("########|##......", chain_at(self->fd, NEW, 4 + ID_NB, s));
+
+	for (ops = 0; ops < ID_NB && (in.flags & TOPHASH_INFO_GROWING); ops++) {
+		ASSERT_EQ(0, th_put64(self->fd, keys[20 + ops], ival(keys[20 + ops])));
+		ASSERT_EQ(0, th_info(self->fd, &in));
+	}
+	ASSERT_EQ(0, in.flags & TOPHASH_INFO_GROWING)
+		TH_LOG("growth still running after %u more updates", ops);
+	EXPECT_EQ(2, in.noverflow) TH_LOG("one overflow bucket per long half");
+	EXPECT_EQ(0, in.noldoverflow);
+	EXPECT_EQ(ID_LOAD + 1, in.count);
+	EXPECT_STREQ("########|####....", chain_at(self->fd, NEW, 3, s));
+	EXPECT_STREQ("########|##......", chain_at(self->fd, NEW, 4 + ID_NB, s));
+	for (i = 0; i <= ID_LOAD; i++) {
+		v = 0;
+		EXPECT_EQ(0, th_get64(self->fd, keys[i], &v)) TH_LOG("key %u", i);
+		EXPECT_EQ(ival(keys[i]), v);
+	}
 }
 
 /* Keys of the same-size test: skey(b, s) is key s of bucket b's chain. */
@@ -1036,6 +1105,25 @@ TEST_F(BATCH, count_out_of_range_is_einval)
 	EXPECT_EQ(-EINVAL, th_batch(self->fd, self->ops, TOPHASH_BATCH_MAX + 1, &done));
 	EXPECT_EQ(0, done);
 	EXPECT_EQ(0, map_count(self->fd)) TH_LOG("a refused batch runs nothing");
+}
+
+TEST_F(BATCH, done_is_an_output_only)
+{
+	struct tophash_batch bt = {
+		.size = sizeof(bt), .count = 0, .ops = (uintptr_t)self->ops,
+		.done = 77,
+	};
+
+	self->ops[0] = th_bop(TOPHASH_BATCH_UPDATE, TOPHASH_ANY, &self->key[0],
+			      &self->val[0]);
+	EXPECT_EQ(-EINVAL, th_err(ioctl(self->fd, TOPHASH_IOC_BATCH, &bt)));
+	EXPECT_EQ(0, bt.done) TH_LOG("a refused batch reports 0 done");
+	bt.count = 1;
+	bt.done = 77;
+	EXPECT_EQ(0, th_err(ioctl(self->fd, TOPHASH_IOC_BATCH, &bt)))
+		TH_LOG("whatever done holds on input is ignored");
+	EXPECT_EQ(1, bt.done);
+	EXPECT_EQ(1, map_count(self->fd));
 }
 
 TEST_F(BATCH, bad_ops_pointer_is_efault)

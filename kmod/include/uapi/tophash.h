@@ -23,6 +23,10 @@
  *   ENOMEM  allocation failed (the map is left as it was)
  *   EPERM   TOPHASH_F_IDENTITY_HASH without CAP_SYS_ADMIN
  *   ENOTTY  an unknown ioctl
+ *
+ * A failed operation leaves the map exactly as it was, growth progress
+ * included: unlike Go's mapdelete, a delete of a missing key (or an update
+ * refused with EEXIST/ENOENT/E2BIG) does no evacuation work.
  */
 #ifndef _UAPI_LINUX_TOPHASH_H
 #define _UAPI_LINUX_TOPHASH_H
