@@ -31,7 +31,7 @@ BPFCFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 \
 	-I/usr/include/x86_64-linux-gnu
 
 .PHONY: all deps module userspace selftests initramfs check checkpatch sparse \
-	vm-check demo shell clean distclean
+	vm-check vm-check-debian demo shell clean distclean
 
 all: module userspace selftests $(SLOTREUSE)
 
@@ -68,17 +68,20 @@ selftests/tophash/%: selftests/tophash/%.c selftests/tophash/tophash_util.h \
 	$(CC) $(UCFLAGS) -Wno-unused-parameter -Wno-sign-compare -I$(KSRC)/tools/testing/selftests \
 		-o $@ $< $(ULDFLAGS) -lpthread
 
-$(INITRD): kmod/tophash.ko $(THCTL) $(SLOTREUSE) $(TESTS) selftests/tophash/run.sh \
-		scripts/mkinitramfs.sh scripts/guest-init.sh
+# What every guest initramfs holds; $(1) is the directory of the modules.
+GUEST_FILES = $(THCTL) $(SLOTREUSE) $(TESTS) selftests/tophash/run.sh \
+	scripts/demo-guest.sh scripts/mkinitramfs.sh scripts/guest-init.sh
+guest_files = $(1)/tophash.ko:/opt/tophash/tophash.ko \
+	$(1)/tophash_selftest.ko:/opt/tophash/tophash_selftest.ko \
+	$(THCTL):/opt/tophash/thctl \
+	$(SLOTREUSE):/opt/tophash/slotreuse \
+	$(foreach t,$(TESTS),$(t):/opt/tophash/$(notdir $(t))) \
+	selftests/tophash/run.sh:/opt/tophash/run.sh \
+	scripts/demo-guest.sh:/opt/tophash/demo.sh
+
+$(INITRD): kmod/tophash.ko $(GUEST_FILES)
 	@mkdir -p $(dir $@)
-	bash scripts/mkinitramfs.sh $@ \
-		kmod/tophash.ko:/opt/tophash/tophash.ko \
-		kmod/tophash_selftest.ko:/opt/tophash/tophash_selftest.ko \
-		$(THCTL):/opt/tophash/thctl \
-		$(SLOTREUSE):/opt/tophash/slotreuse \
-		$(foreach t,$(TESTS),$(t):/opt/tophash/$(notdir $(t))) \
-		selftests/tophash/run.sh:/opt/tophash/run.sh \
-		scripts/demo-guest.sh:/opt/tophash/demo.sh
+	bash scripts/mkinitramfs.sh $@ $(call guest_files,kmod)
 
 initramfs: $(INITRD)
 
@@ -97,13 +100,38 @@ sparse: | $(DEPS)
 	@! grep -E "warning|error" $(BUILD)/sparse.log
 	@echo "sparse: clean"
 
-# The kselftests in the VM; the TAP they print becomes the summary line.
-vm-check: $(INITRD)
-	@mkdir -p $(BUILD)/check
-	$(VMRUN) -t $(VMTIMEOUT) -l $(BUILD)/check/serial.log -- sh /opt/tophash/run.sh \
-		| tee $(BUILD)/check/tap.log; \
-	echo $${PIPESTATUS[0]} > $(BUILD)/check/vm.rc
-	bash scripts/tap-summary.sh $(BUILD)/check/tap.log $$(cat $(BUILD)/check/vm.rc)
+# The kselftests in a VM: $(1) run name, $(2) kernel, $(3) initramfs. The
+# TAP goes to build/check/$(1)/tap.log, the VM's status to vm.rc.
+define run_kselftests
+	rm -rf $(BUILD)/check/$(1) && mkdir -p $(BUILD)/check/$(1)
+	bash scripts/vm-run.sh -i $(3) -k $(2) -t $(VMTIMEOUT) \
+		-l $(BUILD)/check/$(1)/serial.log -- sh /opt/tophash/run.sh \
+		| tee $(BUILD)/check/$(1)/tap.log; \
+	echo $${PIPESTATUS[0]} > $(BUILD)/check/$(1)/vm.rc
+endef
+
+# On Debian's kernel.
+vm-check-debian: $(INITRD)
+	$(call run_kselftests,debian,$(VMLINUZ),$(INITRD))
+
+# On a debug kernel built from linux-source-6.1 (scripts/build-debug-kernel.sh,
+# cached outside the tree): KCSAN+lockdep+PROVE_RCU, or KASAN. The module is
+# rebuilt against that kernel from a copy of the sources.
+DEBUG_KERNELS ?=
+vm-check-kcsan vm-check-kasan: vm-check-%: $(GUEST_FILES) | $(DEPS)
+	set -e; kdir=$$(bash scripts/build-debug-kernel.sh $*); \
+	src=$(BUILD)/dbg-$*/src; rm -rf $$src; mkdir -p $$src; \
+	tar -c --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude='*.mod*' \
+		Kbuild kmod | tar -x -C $$src; \
+	$(MAKE) -C $$kdir/tree M=$$src modules > $(BUILD)/dbg-$*/build.log 2>&1 || \
+		{ tail -n 30 $(BUILD)/dbg-$*/build.log; exit 1; }; \
+	bash scripts/mkinitramfs.sh $(BUILD)/dbg-$*/initrd.gz $(call guest_files,$$src/kmod); \
+	echo $$kdir/bzImage > $(BUILD)/dbg-$*/kernel
+	$(call run_kselftests,$*,$$(cat $(BUILD)/dbg-$*/kernel),$(BUILD)/dbg-$*/initrd.gz)
+
+# All kernels, then one summary line over all of them.
+vm-check: vm-check-debian $(addprefix vm-check-,$(DEBUG_KERNELS))
+	bash scripts/tap-summary.sh $(addprefix $(BUILD)/check/,debian $(DEBUG_KERNELS))
 
 check: deps
 	$(MAKE) checkpatch
