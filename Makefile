@@ -21,7 +21,7 @@ ULDFLAGS := -static
 KMOD_SRC := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h kmod/include/uapi/*.h)) kmod/Kbuild Kbuild
 THCTL    := userspace/thctl
 TESTS    := selftests/tophash/tophash_test selftests/tophash/lifecycle_test selftests/tophash/semantics_test \
-	    selftests/tophash/stress_test
+	    selftests/tophash/stress_test selftests/tophash/slotreuse_test
 
 # slotreuse: BPF object -> skeleton (build/bpf, generated) -> libbpf loader,
 # linked dynamically (mkinitramfs.sh copies the libraries ldd names).
@@ -148,7 +148,7 @@ shell: $(INITRD)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
-	rm -f $(THCTL) $(TESTS) $(INITRD)
+	rm -f $(THCTL) $(SLOTREUSE) $(TESTS) $(INITRD)
 
 distclean: clean
 	rm -rf $(BUILD)

@@ -147,9 +147,11 @@ int BPF_PROG(on_assign, __u32 id, __u64 gen, __u32 bucket, __u32 depth,
 	case TH_KIND_REUSE:
 		__sync_fetch_and_add(&c->assign_reuse, 1);
 		break;
-	default:
+	case TH_KIND_OVERFLOW:
 		/* a new overflow bucket: no slot of it was ever deleted */
 		__sync_fetch_and_add(&c->assign_overflow, 1);
+		return 0;
+	default:
 		return 0;
 	}
 
@@ -186,37 +188,54 @@ int BPF_PROG(on_delete, __u32 id, __u64 gen, __u32 bucket, __u32 depth,
 	return 0;
 }
 
+struct drop_ctx {
+	struct slot_key key;
+	struct slotreuse_counts *c;
+	struct slotreuse_hists *h;
+	__u64 now;
+	__u32 empty_mask;
+};
+
+static long drop_slot(__u32 i, struct drop_ctx *dc)
+{
+	struct slot_info *info;
+
+	if (!(dc->empty_mask & (1U << (i & 31))))
+		return 0;
+	dc->key.slot = i;
+	info = bpf_map_lookup_elem(&pending, &dc->key);
+	if (!info)
+		return 0;
+	hist_add(&dc->h->drop_age, ns_to_unit(dc->now - info->ts));
+	if (!bpf_map_delete_elem(&pending, &dc->key))
+		__sync_fetch_and_add(&dc->c->drops, 1);
+	return 0;
+}
+
 /*
  * One bucket of an old chain is being evacuated: every deleted slot we
  * track among its empty ones (emptyOne, or emptyRest after the backward
- * walk of a later delete) is discarded without having been reused.
+ * walk of a later delete) is discarded without having been reused. The
+ * slots are walked with bpf_loop(): the verifier checks drop_slot() once
+ * instead of once per iteration of an open-coded loop.
  */
 SEC("raw_tp/tophash_evacuate_drop")
 int BPF_PROG(on_evac_drop, __u32 id, __u64 gen, __u32 bucket, __u32 depth,
 	     __u32 empty_mask, __u32 deleted_mask)
 {
-	struct slot_key key = {
-		.id = id, .gen = gen, .bucket = bucket, .depth = depth,
+	struct drop_ctx dc = {
+		.key = { .id = id, .gen = gen, .bucket = bucket, .depth = depth },
+		.now = bpf_ktime_get_ns(),
+		.empty_mask = empty_mask,
 	};
-	struct slotreuse_counts *c = get_counts();
-	struct slotreuse_hists *h = get_hists();
-	struct slot_info *info;
-	__u64 now = bpf_ktime_get_ns();
-	__u32 i;
 
-	if (skip_map(id) || !c || !h)
+	if (skip_map(id))
 		return 0;
-	for (i = 0; i < TH_BUCKET_SLOTS; i++) {
-		if (!(empty_mask & (1U << i)))
-			continue;
-		key.slot = i;
-		info = bpf_map_lookup_elem(&pending, &key);
-		if (!info)
-			continue;
-		hist_add(&h->drop_age, ns_to_unit(now - info->ts));
-		if (!bpf_map_delete_elem(&pending, &key))
-			__sync_fetch_and_add(&c->drops, 1);
-	}
+	dc.c = get_counts();
+	dc.h = get_hists();
+	if (!dc.c || !dc.h)
+		return 0;
+	bpf_loop(TH_BUCKET_SLOTS, drop_slot, &dc, 0);
 	return 0;
 }
 

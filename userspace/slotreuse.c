@@ -303,7 +303,7 @@ static void print_log2_hist(const struct hist *h, const char *unit)
 	for (i = 0; i < n; i++)
 		if (h->slots[i] > max)
 			max = h->slots[i];
-	printf("%15s%-10s : count    distribution\n", unit, "");
+	printf("%6s%-20s : count    distribution\n", "", unit);
 	for (i = 0; i < n; i++) {
 		printf("%12llu -> %-10llu : %-8u |", slot_low(i), slot_high(i),
 		       h->slots[i]);
@@ -343,7 +343,7 @@ static void print_text(const struct summary *s)
 
 		printf("\n%s\n", hist_descs[i].title);
 		if (!hist_len(h))
-			printf("%15s(no samples)\n", "");
+			printf("%6s(no samples)\n", "");
 		else
 			print_log2_hist(h, unit_name(s, &hist_descs[i]));
 	}
@@ -823,20 +823,17 @@ static int setup_signals(sigset_t *unblocked)
 	return 0;
 }
 
-static int trace(struct slotreuse_bpf *obj)
+static int trace(struct slotreuse_bpf *obj, const sigset_t *unblocked)
 {
 	int hists_fd = bpf_map__fd(obj->maps.hists);
 	int counts_fd = bpf_map__fd(obj->maps.counts);
 	int pending_fd = bpf_map__fd(obj->maps.pending);
 	struct summary s = { .map_id = env.map_id, .ms = env.milliseconds };
-	sigset_t unblocked;
 
-	if (setup_signals(&unblocked))
-		return -1;
 	/* After attach: a caller may start its workload on this line. */
 	fprintf(stderr, "Tracing tophash slot reuse... Hit Ctrl-C to end.\n");
 	while (1) {
-		wait_interval(&unblocked);
+		wait_interval(unblocked);
 		if (read_summary(hists_fd, counts_fd, pending_fd, &s) ||
 		    reset_summary(hists_fd, counts_fd))
 			return -1;
@@ -856,6 +853,7 @@ int main(int argc, char **argv)
 		.doc = argp_program_doc,
 	};
 	struct slotreuse_bpf *obj = NULL;
+	sigset_t unblocked;
 	int err;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
@@ -867,11 +865,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "slotreuse: must run as root (it loads BPF programs)\n");
 		return 1;
 	}
-	if (env.mode == MODE_UNPIN)
-		return unpin() ? 1 : 0;
+	if (env.mode == MODE_UNPIN) {
+		if (unpin())
+			return 1;
+		fprintf(stderr, "slotreuse: detached and unpinned %s\n", env.dir);
+		return 0;
+	}
 	if (env.mode == MODE_READ)
-		return read_pinned() ? 1 : 0;
+		return read_pinned() || fflush(stdout) || ferror(stdout);
 	if (check_module())
+		return 1;
+	/*
+	 * Before loading, which is slow on an emulated guest: a SIGINT from
+	 * then on ends the run after its first summary. (A shell starts
+	 * background jobs with SIGINT ignored; this installs our handler.)
+	 */
+	if (env.mode == MODE_TRACE && setup_signals(&unblocked))
 		return 1;
 
 	obj = slotreuse_bpf__open();
@@ -906,9 +915,11 @@ int main(int argc, char **argv)
 				env.dir);
 		goto cleanup;
 	}
-	err = trace(obj);
+	err = trace(obj, &unblocked);
 
 cleanup:
 	slotreuse_bpf__destroy(obj);
+	if (fflush(stdout) || ferror(stdout))
+		err = -1;	/* a summary was lost */
 	return err ? 1 : 0;
 }
