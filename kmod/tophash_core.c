@@ -538,12 +538,29 @@ static void th_evac_count(struct tophash_map *m, struct tophash_table *t,
 				n[th_evac_side(m, t, b, i, newbit)]++;
 }
 
-/* The evacuated state slot @i of old bucket @b takes. */
+/*
+ * What the copy pass of an evacuation learned about one old bucket, so the
+ * marking pass and the drop tracepoints need not look again: slots that were
+ * empty, emptyOne, and live entries that went to Y.
+ */
+struct th_evac_memo {
+	u8 empty;
+	u8 deleted;
+	u8 ymask;
+};
+
+/* Buckets of an old chain whose memo an evacuation keeps on the stack. */
+#define TH_EVAC_MEMO	16
+
+/* The evacuated state slot @i of old bucket @b takes; @mm may be NULL. */
 static inline u8 th_evac_mark(struct tophash_map *m, struct tophash_table *t,
-			      u8 *b, unsigned int i, unsigned long newbit)
+			      u8 *b, unsigned int i, unsigned long newbit,
+			      const struct th_evac_memo *mm)
 {
 	if (th_is_empty(b[i]))
 		return TOPHASH_EVACUATED_EMPTY;
+	if (mm)
+		return TOPHASH_EVACUATED_X + ((mm->ymask >> i) & 1);
 	return TOPHASH_EVACUATED_X + th_evac_side(m, t, b, i, newbit);
 }
 
@@ -578,6 +595,7 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 {
 	unsigned long newbit = th_noldbuckets(t);
 	u8 *ob = th_bucket(m, t->oldbuckets, oldbucket);
+	struct th_evac_memo memo[TH_EVAC_MEMO];
 	struct th_evac_dst dst[2];
 	unsigned long n[2], need, k;
 	u8 *spare = NULL, *b, *next;
@@ -588,6 +606,8 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 	if (th_evacuated(ob))
 		return 0;
 
+	if (trace_tophash_evacuate_enabled())
+		t0 = ktime_get_ns();
 	th_evac_count(m, t, ob, newbit, n);
 	need = th_ovf_needed(n[0]) + th_ovf_needed(n[1]);
 	for (k = 0; k < need; k++) {
@@ -598,27 +618,28 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 		spare = b;
 	}
 
-	if (trace_tophash_evacuate_enabled())
-		t0 = ktime_get_ns();
 	dst[0].b = th_bucket(m, t->buckets, oldbucket);
 	dst[0].i = 0;
 	dst[1].b = t->same_size ? NULL : th_bucket(m, t->buckets, oldbucket + newbit);
 	dst[1].i = 0;
 	/* First copy every live entry into X/Y, publishing each new slot. */
 	for (b = ob; b; b = th_overflow(m, b), depth++) {
-		u32 empty = 0, deleted = 0;
+		struct th_evac_memo mm = { 0 };
 
 		for (i = 0; i < TH_SLOTS; i++) {
 			u8 top = b[i];
 			struct th_evac_dst *d;
+			int y;
 
 			if (th_is_empty(top)) {
-				empty |= 1U << i;
+				mm.empty |= 1U << i;
 				if (top == TOPHASH_EMPTY_ONE)
-					deleted |= 1U << i;
+					mm.deleted |= 1U << i;
 				continue;
 			}
-			d = &dst[th_evac_side(m, t, b, i, newbit)];
+			y = th_evac_side(m, t, b, i, newbit);
+			mm.ymask |= y << i;
+			d = &dst[y];
 			if (d->i == TH_SLOTS) {
 				u8 *nb = spare;
 
@@ -634,10 +655,12 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 			th_publish_slot(d->b, d->i, top);
 			d->i++;
 		}
-		if (empty)
+		ndeleted += hweight8(mm.deleted);
+		if (depth < TH_EVAC_MEMO)
+			memo[depth] = mm;
+		else if (mm.empty)	/* rare: too deep to remember, trace now */
 			trace_tophash_evacuate_drop(m->id, t->oldgen, oldbucket,
-						    depth, empty, deleted);
-		ndeleted += hweight32(deleted);
+						    depth, mm.empty, mm.deleted);
 	}
 
 	/*
@@ -645,11 +668,12 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 	 * that sees any mark finds the whole chain in the new array, and one
 	 * that sees slot 0 unmarked may still search the old chain.
 	 */
-	for (b = ob; b; b = th_overflow(m, b)) {
+	for (b = ob, k = 0; b; b = th_overflow(m, b), k++) {
 		for (i = b == ob ? 1 : 0; i < TH_SLOTS; i++)
-			th_mark_evacuated(b, i, th_evac_mark(m, t, b, i, newbit));
+			th_mark_evacuated(b, i, th_evac_mark(m, t, b, i, newbit,
+							     k < TH_EVAC_MEMO ? &memo[k] : NULL));
 	}
-	th_mark_evacuated(ob, 0, th_evac_mark(m, t, ob, 0, newbit));
+	th_mark_evacuated(ob, 0, th_evac_mark(m, t, ob, 0, newbit, &memo[0]));
 
 	/* The old chain's overflow buckets hold nothing any more: release them. */
 	b = th_overflow(m, ob);
@@ -659,11 +683,19 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 		m->noldoverflow--;
 		th_retire_overflow(m, b);
 	}
-	if (trace_tophash_evacuate_enabled())
+	if (trace_tophash_evacuate_enabled()) {
+		u64 ns = t0 ? ktime_get_ns() - t0 : 0;
+
+		for (k = 0; k < min_t(u32, depth, TH_EVAC_MEMO); k++)
+			if (memo[k].empty)
+				trace_tophash_evacuate_drop(m->id, t->oldgen,
+							    oldbucket, k,
+							    memo[k].empty,
+							    memo[k].deleted);
 		trace_tophash_evacuate(m->id, t->oldgen, t->gen, oldbucket, depth,
 				       n[0], n[1], ndeleted, depth - 1,
-				       m->nevacuate, t->same_size,
-				       t0 ? ktime_get_ns() - t0 : 0);
+				       m->nevacuate, t->same_size, ns);
+	}
 	return 0;
 
 out_nomem:

@@ -124,7 +124,10 @@ TRACE_EVENT(tophash_delete,
  * @released: overflow buckets of the old chain freed (after RCU)
  * @nevacuate: the evacuation mark as this evacuation ran (before it advances)
  * @same_size: the growth keeps B
- * @duration_ns: time spent moving this chain; 0 when measured off
+ * @duration_ns: time this evacuation took, overflow pre-allocation, copy,
+ *	marking and release included, tracepoint handlers excluded (the
+ *	tophash_evacuate_drop events of a chain fire after it is measured,
+ *	but for buckets deeper than 16 in a chain); 0 when this event is off
  */
 TRACE_EVENT(tophash_evacuate,
 	TP_PROTO(u32 id, u64 gen, u64 newgen, u32 bucket, u32 depth,

@@ -47,7 +47,8 @@ mkdir -p "$kcache"
 exec 9>"$kcache/.lock-$variant"
 flock 9
 
-key=$(printf '%s\n' "$KPKGVER" "$variant" "${common[@]}" "${extra[@]}" "$(sha256sum "$0")" |
+# the key is the config: source version and the options asked for
+key=$(printf '%s\n' "$KPKGVER" "$variant" "${common[@]}" "${extra[@]}" |
 	sha256sum | cut -c1-12)
 out=$kcache/$variant-$key
 if [ -f "$out/bzImage" ] && [ -f "$out/tree/Module.symvers" ]; then
