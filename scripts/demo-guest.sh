@@ -1,8 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # `make demo`, inside the guest (busybox sh, cwd /opt/tophash, thctl on PATH):
-# load tophash.ko, run two churn workloads, draw two small maps caught in the
-# middle of a growth, and check that every byte the maps held is freed.
+# load tophash.ko, attach slotreuse (pinned, so it aggregates with no loader
+# running), run two churn workloads that cross doublings and same-size
+# growths, print the slot-reuse histograms and the bpftool view of the same
+# maps, draw two small maps caught in the middle of a growth, and check that
+# every byte the maps held is freed.
 
 fail() {
 	echo "demo: FAILED: $*" >&2
@@ -20,6 +23,12 @@ if ! grep -q '^tophash ' /proc/modules; then
 fi
 [ -c /dev/tophash ] || fail "no /dev/tophash after insmod"
 
+PIN=/sys/fs/bpf/slotreuse
+section "slotreuse --pin $PIN: attach to the tophash tracepoints, pin, exit"
+rm -rf "$PIN"
+./slotreuse --pin "$PIN" || fail "slotreuse --pin"
+ls "$PIN"
+
 section "churn: 6600 live keys (6.45 per bucket at B=10), 200000 ops, one ioctl each"
 # Filling from an empty map doubles B ten times (0 -> 10); the churn that
 # follows keeps the map at 6600 entries, just under the 6656 that would
@@ -35,6 +44,21 @@ thctl load --churn --keys 52 --ops 20000 --seed 2 --batch 16 -q >/tmp/small.out 
 cat /tmp/small.out
 grep -Eq 'grows +[0-9]+ doubling .* [1-9][0-9]* same-size' /tmp/small.out ||
 	fail "the small churn saw no same-size grow"
+
+section "slotreuse --read $PIN: what the churns did to deleted slots"
+./slotreuse --read "$PIN" || fail "slotreuse --read"
+
+section "bpftool: the same state, read through BTF with no loader running"
+echo '$ bpftool prog show'
+bpftool prog show | grep -A3 'raw_tracepoint' || fail "bpftool prog show"
+echo '$ bpftool link show'
+bpftool link show || fail "bpftool link show"
+echo "\$ bpftool map dump pinned $PIN/counts"
+bpftool map dump pinned "$PIN/counts" || fail "bpftool map dump"
+
+section "slotreuse --unpin $PIN: detach (rmmod is refused while attached)"
+rmmod tophash 2>/dev/null && fail "rmmod succeeded while slotreuse was attached"
+./slotreuse --unpin "$PIN" || fail "slotreuse --unpin"
 
 section "map A: overflow, delete, slot reuse, a doubling caught half-way"
 thctl shell -x <<'EOF' || fail "map A"
