@@ -21,7 +21,8 @@ ULDFLAGS := -static
 KMOD_SRC := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h kmod/include/uapi/*.h)) kmod/Kbuild Kbuild
 THCTL    := userspace/thctl
 TESTS    := selftests/tophash/tophash_test selftests/tophash/lifecycle_test selftests/tophash/semantics_test \
-	    selftests/tophash/stress_test selftests/tophash/slotreuse_test
+	    selftests/tophash/stress_test selftests/tophash/slotreuse_test \
+	    selftests/tophash/trace_test
 
 # slotreuse: BPF object -> skeleton (build/bpf, generated) -> libbpf loader,
 # linked dynamically (mkinitramfs.sh copies the libraries ldd names).
