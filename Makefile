@@ -131,14 +131,21 @@ vm-check-kcsan vm-check-kasan: vm-check-%: $(GUEST_FILES) | $(DEPS)
 	$(call run_kselftests,$*,$$(cat $(BUILD)/dbg-$*/kernel),$(BUILD)/dbg-$*/initrd.gz)
 
 # All kernels, then one summary line over all of them.
-vm-check: vm-check-debian $(addprefix vm-check-,$(DEBUG_KERNELS))
-	bash scripts/tap-summary.sh $(addprefix $(BUILD)/check/,debian $(DEBUG_KERNELS))
+VM_RUNS := debian $(DEBUG_KERNELS)
+vm-check: $(addprefix vm-check-,$(VM_RUNS))
+	bash scripts/tap-summary.sh $(addprefix $(BUILD)/check/,$(VM_RUNS))
+
+# Host-side tests of the map core in userspace: core-check, fuzz, check-ordering.
+include selftests/core/core.mk
 
 check: deps
 	$(MAKE) checkpatch
 	$(MAKE) sparse
 	$(MAKE) all
-	$(MAKE) vm-check
+	$(MAKE) core-check
+	$(MAKE) $(addprefix vm-check-,$(VM_RUNS))
+	bash scripts/tap-summary.sh --counts core $(BUILD)/core/summary \
+		$(addprefix $(BUILD)/check/,$(VM_RUNS))
 
 demo: $(INITRD)
 	$(VMRUN) -t 600 -l $(BUILD)/demo/serial.log -- sh /opt/tophash/demo.sh

@@ -33,7 +33,7 @@ atomic64_t tophash_live_bytes = ATOMIC64_INIT(0);
 	defined(TH_WEAKEN_SLOT_ACQUIRE) || defined(TH_WEAKEN_EVAC_RELEASE) ||	\
 	defined(TH_WEAKEN_TABLE_PUBLISH) || defined(TH_WEAKEN_OVF_PUBLISH) ||	\
 	defined(TH_WEAKEN_SEQCOUNT) || defined(TH_WEAKEN_GRACE) ||		\
-	defined(TH_WEAKEN_SEED_ONCE))
+	defined(TH_WEAKEN_SEED_ONCE) || defined(TH_WEAKEN_OVF_CUT))
 #error "TH_WEAKEN_* switches are for the userspace ordering checks only"
 #endif
 
@@ -252,7 +252,7 @@ static void th_table_free_rcu(struct rcu_head *rcu)
 {
 	struct tophash_table *t = container_of(rcu, struct tophash_table, rcu);
 	unsigned long i;
-	int d;
+	unsigned int d;
 
 	for (d = 0; d < ARRAY_SIZE(t->dead); d++) {
 		u8 *arr = t->dead[d].buckets;
@@ -675,8 +675,14 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 	}
 	th_mark_evacuated(ob, 0, th_evac_mark(m, t, ob, 0, newbit, &memo[0]));
 
-	/* The old chain's overflow buckets hold nothing any more: release them. */
+	/*
+	 * The old chain's overflow buckets hold nothing any more: release them.
+	 * A reader still in the primary bucket may load the cut link next: it
+	 * then looks at slot 0 again (th_lookup_chain()) and finds the mark.
+	 */
 	b = th_overflow(m, ob);
+	/* Pairs with smp_rmb() in th_lookup_chain(): slot 0's mark before the cut. */
+	smp_wmb();
 	th_set_overflow(m, ob, NULL);
 	for (; b; b = next) {
 		next = th_overflow(m, b);
@@ -937,6 +943,15 @@ static inline u8 th_load_acquire(const u8 *p)
 #endif
 }
 
+/* An old bucket whose slot 0 is marked has its whole chain in the new array. */
+static inline bool th_evacuated_acquire(const u8 *b)
+{
+	/* Pairs with the last smp_store_release() in th_evacuate(). */
+	u8 state = th_load_acquire(&b[0]);
+
+	return state > TOPHASH_EMPTY_ONE && state < TOPHASH_MIN_TOPHASH;
+}
+
 /* Where a lockless search of one chain ended. */
 enum th_look {
 	TH_FOUND,	/* the value was copied out */
@@ -955,6 +970,7 @@ static enum th_look th_lookup_chain(struct tophash_map *m, u8 *b,
 {
 	seqcount_t *sc = th_seq(m, bucket);
 	unsigned int i, seq;
+	u8 *head = b;
 	u8 state;
 
 	for (; b; b = th_overflow_rcu(m, b)) {
@@ -990,16 +1006,17 @@ static enum th_look th_lookup_chain(struct tophash_map *m, u8 *b,
 			return TH_FOUND;
 		}
 	}
+	/*
+	 * A NULL link may be th_evacuate() cutting an old chain it has marked:
+	 * then the chain lives in the new array.
+	 */
+#ifndef TH_WEAKEN_OVF_CUT
+	/* Pairs with smp_wmb() before the cut in th_evacuate(). */
+	smp_rmb();
+	if (th_evacuated_acquire(head))
+		return TH_MOVED;
+#endif
 	return TH_MISSING;
-}
-
-/* An old bucket whose slot 0 is marked has its whole chain in the new array. */
-static inline bool th_evacuated_acquire(const u8 *b)
-{
-	/* Pairs with the last smp_store_release() in th_evacuate(). */
-	u8 state = th_load_acquire(&b[0]);
-
-	return state > TOPHASH_EMPTY_ONE && state < TOPHASH_MIN_TOPHASH;
 }
 
 /**

@@ -8,6 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 pkgs=(make gcc libc6-dev qemu-system-x86 busybox-static cpio xz-utils kmod
       clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev sparse perl
+      liburcu-dev libclang-rt-14-dev
       "linux-headers-$KABI-amd64=$KPKGVER" "linux-headers-$KABI-common=$KPKGVER"
       "linux-kbuild-6.1")
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sum the kselftest TAP of one or more VM runs into one line
+# Sum the kselftest TAP of one or more VM runs (and other suites' counts)
+# into one line
 # "N passed, N failed". Each argument is a run directory holding tap.log
 # (what the guest printed) and vm.rc (the VM runner's exit status).
 # A test a plan announced but that never reported (crash, timeout) counts as
@@ -7,8 +8,21 @@
 # failing test to show for it, or a run that printed no TAP at all.
 # Exits non-zero unless everything passed.
 set -u
-[ $# -gt 0 ] || { echo "usage: tap-summary.sh RUN_DIR..." >&2; exit 2; }
+# --counts NAME FILE adds a suite that was counted elsewhere (FILE holds
+# "PASSED FAILED"; a missing FILE counts as one failure).
 tp=0 tf=0 ts=0
+while [ "${1:-}" = --counts ]; do
+	name=$2 file=$3
+	shift 3
+	if read -r p f <"$file" 2>/dev/null; then
+		echo "$name: $p passed, $f failed" >&2
+		tp=$((tp + p)) tf=$((tf + f))
+	else
+		echo "$name: no result ($file)" >&2
+		tf=$((tf + 1))
+	fi
+done
+[ $# -gt 0 ] || { echo "usage: tap-summary.sh [--counts NAME FILE]... RUN_DIR..." >&2; exit 2; }
 for d in "$@"; do
 	name=$(basename "$d")
 	vmrc=$(cat "$d/vm.rc" 2>/dev/null || echo 1)

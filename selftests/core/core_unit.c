@@ -1,0 +1,1027 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the map core, built in userspace from the unchanged
+ * kmod/tophash_core.c (shims in shim/), with kselftest_harness.h: the
+ * operations and their flags, growth and same-size growth, clear in every
+ * state, identity-hash placement, the assign kinds and delete walks the
+ * tracepoints report, -ENOMEM at every allocation site, memory accounting,
+ * and lockless lookups interleaved with writers at exact points.
+ */
+#include "../../kmod/tophash_core.c"
+#include "core_util.h"
+#include "kselftest_harness.h"
+
+/* An identity-hash key: bucket @bucket for any B up to 20, tophash @top. */
+static u64 ik(unsigned long bucket, u8 top, u64 salt)
+{
+	return ((u64)top << 56) | (salt << 20) | bucket;
+}
+
+/* ---- trace events a test records ---- */
+
+static struct th_trace_tophash_assign last_assign;
+static struct th_trace_tophash_delete last_delete;
+static struct th_trace_tophash_clear last_clear;
+static unsigned long n_assign[4], n_delete, n_evacuate, n_evac_moved;
+static unsigned long n_grow_start, n_grow_done, n_clear;
+static u64 grow_start_count, evac_moved_since_start, evac_dropped_since_start;
+
+static void record_event(const char *ev, const void *e)
+{
+	if (!strcmp(ev, "tophash_assign")) {
+		last_assign = *(const struct th_trace_tophash_assign *)e;
+		n_assign[last_assign.kind & 3]++;
+	} else if (!strcmp(ev, "tophash_delete")) {
+		last_delete = *(const struct th_trace_tophash_delete *)e;
+		n_delete++;
+	} else if (!strcmp(ev, "tophash_evacuate")) {
+		const struct th_trace_tophash_evacuate *x = e;
+
+		n_evacuate++;
+		n_evac_moved += x->moved_x + x->moved_y;
+		evac_moved_since_start += x->moved_x + x->moved_y;
+		evac_dropped_since_start += x->dropped;
+	} else if (!strcmp(ev, "tophash_grow_start")) {
+		n_grow_start++;
+		grow_start_count = ((const struct th_trace_tophash_grow_class *)e)->count;
+		evac_moved_since_start = 0;
+		evac_dropped_since_start = 0;
+	} else if (!strcmp(ev, "tophash_grow_done")) {
+		n_grow_done++;
+	} else if (!strcmp(ev, "tophash_clear")) {
+		last_clear = *(const struct th_trace_tophash_clear *)e;
+		n_clear++;
+	}
+}
+
+/* ---- a paused lookup: run a writer step when the reader reaches an address ---- */
+
+static struct tophash_map *pm;	/* the map a paused lookup's writer step uses */
+static u64 pkey, pval;
+static int step_err;		/* what the writer step returned */
+
+static struct {
+	const void *at;		/* the address the reader is about to load */
+	void (*step)(void);
+	unsigned int fired;
+	unsigned long tbl_loads;	/* rcu_dereference(m->tbl): lookups (re)started */
+	const void *tbl;
+} pause_at;
+
+static void pause_hook(const void *addr)
+{
+	if (addr == pause_at.tbl)
+		pause_at.tbl_loads++;
+	if (addr != pause_at.at || !pause_at.step)
+		return;
+	pause_at.fired++;
+	pause_at.step();
+	pause_at.step = NULL;
+}
+
+/* Run @step once, when the next lookup on @m is about to load @at. */
+static void pause_arm(struct tophash_map *m, const void *at, void (*step)(void))
+{
+	pause_at.at = at;
+	pause_at.step = step;
+	pause_at.fired = 0;
+	pause_at.tbl_loads = 0;
+	step_err = -1;
+	pause_at.tbl = &m->tbl;
+	th_shim_hook_acquire = pause_hook;
+	th_shim_hook_deref = pause_hook;
+}
+
+static void pause_disarm(void)
+{
+	th_shim_hook_acquire = NULL;
+	th_shim_hook_deref = NULL;
+	pause_at.step = NULL;
+}
+
+/* Address of bucket @i of the current or old array. */
+static u8 *bucket_addr(struct tophash_map *m, bool old, unsigned long i)
+{
+	struct tophash_table *t;
+	u8 *b;
+
+	mutex_lock(&m->lock);
+	t = tu_tbl(m);
+	b = th_bucket(m, old ? t->oldbuckets : t->buckets, i);
+	mutex_unlock(&m->lock);
+	return b;
+}
+
+FIXTURE(MAP) {
+	struct tophash_map *m;
+};
+
+FIXTURE_SETUP(MAP)
+{
+	rcu_register_thread();
+	self->m = NULL;
+	memset(n_assign, 0, sizeof(n_assign));
+	n_delete = n_evacuate = n_evac_moved = n_grow_start = n_grow_done = n_clear = 0;
+	th_trace_hook = record_event;
+}
+
+/* Every test ends with nothing allocated and nothing the shim objected to. */
+FIXTURE_TEARDOWN(MAP)
+{
+	pause_disarm();
+	th_shim_fail_nth(0);
+	th_shim_fail_random(0, 0);
+	tu_map_free(self->m);
+	EXPECT_EQ(0, th_shim_live_allocs());
+	EXPECT_EQ(0, th_shim_live_bytes());
+	EXPECT_EQ(0, atomic64_read(&tophash_live_bytes));
+	EXPECT_EQ(0, th_shim_errors());
+	rcu_unregister_thread();
+}
+
+static int put(struct tophash_map *m, u64 key, u64 val, u32 flags)
+{
+	return tophash_update(m, &key, &val, flags);
+}
+
+static int get(struct tophash_map *m, u64 key, u64 *val)
+{
+	u64 v = 0;
+	int err = tophash_lookup(m, &key, &v);
+
+	if (val)
+		*val = v;
+	return err;
+}
+
+static int del(struct tophash_map *m, u64 key)
+{
+	return tophash_delete(m, &key);
+}
+
+/* The SipHash paper's test key 00..0f; messages 00, 01, ... of each length. */
+TEST(siphash_matches_reference_vectors)
+{
+	siphash_key_t key;
+	u8 msg[15];
+	int i;
+
+	for (i = 0; i < 16; i++)
+		((u8 *)key.key)[i] = i;
+	for (i = 0; i < 15; i++)
+		msg[i] = i;
+	/* Appendix A of "SipHash: a fast short-input PRF": 15 bytes. */
+	EXPECT_EQ(0xa129ca6149be45e5ULL, siphash(msg, 15, &key));
+	/* The reference implementation's vectors.h: the empty message, 8 bytes. */
+	EXPECT_EQ(0x726fdb47dd0e0e31ULL, siphash(msg, 0, &key));
+	EXPECT_EQ(0x93f5f5799a932462ULL, siphash(msg, 8, &key));
+}
+
+TEST_F(MAP, update_lookup_delete_round_trip)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, 0, 0, 0, NULL);
+	u64 v;
+
+	ASSERT_NE(NULL, m);
+	EXPECT_EQ(-ENOENT, get(m, 42, &v));
+	EXPECT_EQ(0, put(m, 42, 4200, TOPHASH_ANY));
+	EXPECT_EQ(0, get(m, 42, &v));
+	EXPECT_EQ(4200, v);
+	EXPECT_EQ(0, put(m, 42, 4201, TOPHASH_ANY));
+	EXPECT_EQ(0, get(m, 42, &v));
+	EXPECT_EQ(4201, v);
+	EXPECT_EQ(1, tu_info(m).count);
+	EXPECT_EQ(0, del(m, 42));
+	EXPECT_EQ(-ENOENT, get(m, 42, &v));
+	EXPECT_EQ(-ENOENT, del(m, 42));
+	EXPECT_EQ(0, tu_info(m).count);
+}
+
+TEST_F(MAP, update_flags_noexist_and_exist)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, 0, 0, 0, NULL);
+	u64 v;
+
+	ASSERT_NE(NULL, m);
+	EXPECT_EQ(-ENOENT, put(m, 7, 70, TOPHASH_EXIST));
+	EXPECT_EQ(-ENOENT, get(m, 7, &v)) TH_LOG("EXIST must not insert");
+	EXPECT_EQ(0, put(m, 7, 71, TOPHASH_NOEXIST));
+	EXPECT_EQ(-EEXIST, put(m, 7, 72, TOPHASH_NOEXIST));
+	EXPECT_EQ(0, get(m, 7, &v));
+	EXPECT_EQ(71, v) TH_LOG("a refused NOEXIST must not update");
+	EXPECT_EQ(0, put(m, 7, 73, TOPHASH_EXIST));
+	EXPECT_EQ(0, get(m, 7, &v));
+	EXPECT_EQ(73, v);
+	EXPECT_EQ(1, tu_info(m).count);
+}
+
+TEST_F(MAP, max_entries_refuses_only_new_keys_with_e2big)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, 0, 0, 3, NULL);
+	u64 v;
+
+	ASSERT_NE(NULL, m);
+	EXPECT_EQ(0, put(m, 1, 1, TOPHASH_ANY));
+	EXPECT_EQ(0, put(m, 2, 2, TOPHASH_ANY));
+	EXPECT_EQ(0, put(m, 3, 3, TOPHASH_ANY));
+	EXPECT_EQ(-E2BIG, put(m, 4, 4, TOPHASH_ANY));
+	EXPECT_EQ(-E2BIG, put(m, 4, 4, TOPHASH_NOEXIST));
+	EXPECT_EQ(-ENOENT, get(m, 4, &v));
+	EXPECT_EQ(0, put(m, 3, 33, TOPHASH_ANY)) TH_LOG("updates stay allowed when full");
+	EXPECT_EQ(-EEXIST, put(m, 3, 34, TOPHASH_NOEXIST)) TH_LOG("EEXIST wins over E2BIG");
+	EXPECT_EQ(0, del(m, 1));
+	EXPECT_EQ(0, put(m, 4, 4, TOPHASH_ANY));
+	EXPECT_EQ(3, tu_info(m).count);
+	EXPECT_EQ(3, tu_info(m).max_entries);
+}
+
+TEST_F(MAP, create_twice_is_ebusy_and_info_reports_the_shape)
+{
+	struct tophash_create c = { .key_size = 8, .value_size = 8, .max_entries = 9 };
+	struct tophash_map *m = self->m = tu_map_new(8, 24, TOPHASH_F_IDENTITY_HASH, 100, 1000, NULL);
+	struct tophash_info in;
+
+	ASSERT_NE(NULL, m);
+	EXPECT_EQ(-EBUSY, tophash_map_create(m, &c, 5));
+	in = tu_info(m);
+	EXPECT_EQ(1, in.id);
+	EXPECT_EQ(8, in.key_size);
+	EXPECT_EQ(24, in.value_size);
+	EXPECT_EQ(1000, in.max_entries);
+	EXPECT_EQ(TOPHASH_INFO_IDENTITY, in.flags);
+	EXPECT_EQ(4, in.B) TH_LOG("hint 100 needs 16 buckets, as make(map, 100)");
+	EXPECT_EQ(1, in.generation);
+	EXPECT_EQ(0, in.count);
+}
+
+TEST_F(MAP, lookup_after_destroy_misses)
+{
+	struct tophash_map *m = tu_map_new(8, 8, 0, 0, 0, NULL);
+	u64 v;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, put(m, 5, 50, TOPHASH_ANY));
+	tophash_map_destroy(m);
+	EXPECT_EQ(-ENOENT, get(m, 5, &v)) TH_LOG("a reader after destroy finds no table");
+	rcu_barrier();
+	free(m);
+}
+
+/* Doubling: B + 1 each time, evacuation advances with every write, ends. */
+TEST_F(MAP, growth_doubles_B_evacuates_incrementally_and_completes)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 24, 0, 0, 0, NULL);
+	u64 i, k, last_nevac = 0, growths = 0, gen = 1, seen_growing = 0;
+	struct tophash_info in;
+	struct tu_val v;
+	u32 B = 0;
+	const char *why;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, tu_info(m).B);
+	for (i = 0; i < 3000; i++) {
+		tu_make_val(&v, i, 0);
+		ASSERT_EQ(0, tophash_update(m, &i, &v, TOPHASH_NOEXIST));
+		in = tu_info(m);
+		if (in.B != B) {
+			EXPECT_EQ(B + 1, in.B);
+			EXPECT_EQ(++gen, in.generation);
+			B = in.B;
+			growths++;
+			last_nevac = 0;
+		} else {
+			EXPECT_EQ(gen, in.generation) TH_LOG("grow done keeps the array");
+		}
+		if (in.flags & TOPHASH_INFO_GROWING) {
+			EXPECT_EQ(0, in.flags & TOPHASH_INFO_SAME_SIZE);
+			EXPECT_LT(last_nevac, in.nevacuate) TH_LOG("insert %llu did not evacuate", i);
+			last_nevac = in.nevacuate;
+			seen_growing++;
+		}
+		if (i % 97 == 0 || (in.flags & TOPHASH_INFO_GROWING)) {
+			why = tu_check_map(m);
+			ASSERT_EQ(NULL, why) TH_LOG("after insert %llu: %s", i, why);
+		}
+		if (i % 211 == 0) {
+			for (k = 0; k <= i; k++) {
+				struct tu_val got;
+
+				ASSERT_EQ(0, tophash_lookup(m, &k, &got));
+				ASSERT_TRUE(tu_val_ok(&got, k));
+			}
+		}
+	}
+	for (k = 0; tu_info(m).flags & TOPHASH_INFO_GROWING; k++)
+		ASSERT_EQ(0, tophash_update(m, &k, &v, TOPHASH_EXIST));
+	in = tu_info(m);
+	EXPECT_EQ(9, in.B) TH_LOG("3000 entries: 6.5 * 512 >= 3000 > 6.5 * 256");
+	EXPECT_EQ(9, growths);
+	EXPECT_LT(100, seen_growing) TH_LOG("growth is incremental");
+	EXPECT_EQ(9, n_grow_start);
+	EXPECT_EQ(9, n_grow_done);
+	EXPECT_EQ(3000, in.count);
+	EXPECT_EQ(NULL, tu_check_map(m));
+}
+
+/* Overflow buckets left by deletes trigger a grow that keeps B and sheds them. */
+TEST_F(MAP, same_size_growth_sheds_overflow_buckets)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 50, 0, NULL);
+	struct tophash_info in;
+	u64 i, v;
+	const char *why;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(3, tu_info(m).B);
+	for (i = 0; i < 52; i++)		/* bucket 0: 7 buckets long */
+		ASSERT_EQ(0, put(m, ik(0, 5 + i, i), i, TOPHASH_NOEXIST));
+	EXPECT_EQ(6, tu_info(m).noverflow);
+	for (i = 0; i < 52; i++)
+		ASSERT_EQ(0, del(m, ik(0, 5 + i, i)));
+	for (i = 0; i < 17; i++)		/* bucket 1: 3 buckets long, 8 overflow in all */
+		ASSERT_EQ(0, put(m, ik(1, 5 + i, i), i, TOPHASH_NOEXIST));
+	in = tu_info(m);
+	EXPECT_EQ(8, in.noverflow);
+	EXPECT_EQ(0, in.flags & TOPHASH_INFO_GROWING);
+	/* noverflow >= 2^B: the next insert starts a same-size growth. */
+	ASSERT_EQ(0, put(m, ik(2, 9, 0), 1, TOPHASH_NOEXIST));
+	in = tu_info(m);
+	EXPECT_EQ(TOPHASH_INFO_GROWING | TOPHASH_INFO_SAME_SIZE | TOPHASH_INFO_IDENTITY,
+		  in.flags);
+	EXPECT_EQ(3, in.B);
+	EXPECT_EQ(2, in.noldoverflow) TH_LOG("old bucket 0 (6 overflow) went with the first grow work");
+	why = tu_check_map(m);
+	EXPECT_EQ(NULL, why) TH_LOG("%s", why);
+	for (i = 0; i < 8 && (tu_info(m).flags & TOPHASH_INFO_GROWING); i++)
+		ASSERT_EQ(0, put(m, ik(3, 9, i), i, TOPHASH_NOEXIST));
+	in = tu_info(m);
+	EXPECT_EQ(0, in.flags & TOPHASH_INFO_GROWING);
+	EXPECT_EQ(3, in.B);
+	EXPECT_EQ(2, in.noverflow) TH_LOG("only bucket 1's chain needs overflow buckets");
+	EXPECT_EQ(0, in.noldoverflow);
+	EXPECT_EQ(3, tu_depth(m, false, 1));
+	EXPECT_EQ(1, tu_depth(m, false, 0));
+	for (i = 0; i < 17; i++) {
+		ASSERT_EQ(0, get(m, ik(1, 5 + i, i), &v));
+		EXPECT_EQ(i, v);
+	}
+	why = tu_check_map(m);
+	EXPECT_EQ(NULL, why) TH_LOG("%s", why);
+}
+
+/* Clear reclaims and resets; @m is as a fresh map of the same B after. */
+static void check_cleared(struct __test_metadata *_metadata, struct tophash_map *m,
+			  u32 B, u64 gen, const siphash_key_t *seed, u64 nkeys,
+			  u64 (*key_of)(u64))
+{
+	struct tophash_info in = tu_info(m);
+	const char *why = tu_check_map(m);
+	u64 i, v;
+
+	EXPECT_EQ(0, in.count);
+	EXPECT_EQ(B, in.B);
+	EXPECT_EQ(gen + 1, in.generation);
+	EXPECT_EQ(0, in.flags & (TOPHASH_INFO_GROWING | TOPHASH_INFO_SAME_SIZE));
+	EXPECT_EQ(0, in.noverflow);
+	EXPECT_EQ(0, in.noldoverflow);
+	EXPECT_EQ(0, in.nevacuate);
+	EXPECT_EQ(NULL, why) TH_LOG("%s", why);
+	if (seed) {
+		mutex_lock(&m->lock);
+		EXPECT_NE(0, memcmp(seed, &tu_tbl(m)->seed, sizeof(*seed)))
+			TH_LOG("clear draws a new seed");
+		mutex_unlock(&m->lock);
+	}
+	for (i = 0; i < nkeys; i++)
+		EXPECT_EQ(-ENOENT, get(m, key_of(i), &v));
+	rcu_barrier();
+	EXPECT_EQ(in.bytes, atomic64_read(&tophash_live_bytes));
+}
+
+static u64 key_plain(u64 i)
+{
+	return i;
+}
+
+static u64 key_bucket5(u64 i)
+{
+	return ik(5, 10 + i, i);
+}
+
+TEST_F(MAP, clear_of_an_emptied_map_draws_a_new_seed_and_array)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, 0, 0, 0, NULL);
+	struct tophash_clear out = { .size = sizeof(out) };
+	struct tophash_info in;
+	siphash_key_t seed;
+	u64 i;
+
+	ASSERT_NE(NULL, m);
+	for (i = 0; i < 200; i++)
+		ASSERT_EQ(0, put(m, i, i, TOPHASH_ANY));
+	for (i = 0; i < 200; i++)
+		ASSERT_EQ(0, del(m, i));
+	in = tu_info(m);
+	ASSERT_EQ(0, in.count);
+	ASSERT_LT(0, in.B);
+	mutex_lock(&m->lock);
+	seed = tu_tbl(m)->seed;
+	mutex_unlock(&m->lock);
+	ASSERT_EQ(0, tophash_clear(m, &out));
+	EXPECT_EQ(0, out.entries);
+	EXPECT_EQ(in.noverflow + in.noldoverflow, out.overflow);
+	EXPECT_EQ(in.flags & TOPHASH_INFO_GROWING ? 1ULL << (in.B - 1) : 0, out.oldbuckets);
+	EXPECT_EQ(in.bytes - tu_info(m).bytes, out.bytes);
+	EXPECT_EQ(1, n_clear);
+	EXPECT_EQ(0, last_clear.destroy);
+	check_cleared(_metadata, m, in.B, in.generation, &seed, 200, key_plain);
+}
+
+TEST_F(MAP, clear_mid_growth_frees_both_arrays_and_ends_the_growth)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, 0, 0, 0, NULL);
+	struct tophash_clear out = { .size = sizeof(out) };
+	struct tophash_info in;
+	u64 i;
+
+	ASSERT_NE(NULL, m);
+	for (i = 0; !(tu_info(m).flags & TOPHASH_INFO_GROWING) || tu_info(m).B < 5; i++)
+		ASSERT_EQ(0, put(m, i, i, TOPHASH_ANY));
+	in = tu_info(m);
+	ASSERT_TRUE(in.flags & TOPHASH_INFO_GROWING);
+	ASSERT_GT(1ULL << (in.B - 1), in.nevacuate) TH_LOG("still mid-growth");
+	ASSERT_EQ(0, tophash_clear(m, &out));
+	EXPECT_EQ(i, out.entries);
+	EXPECT_EQ(1ULL << (in.B - 1), out.oldbuckets);
+	EXPECT_EQ(in.noverflow + in.noldoverflow, out.overflow);
+	EXPECT_EQ(in.bytes - tu_info(m).bytes, out.bytes);
+	EXPECT_EQ(i, last_clear.entries);
+	check_cleared(_metadata, m, in.B, in.generation, NULL, i, key_plain);
+	for (i = 0; i < 100; i++)
+		ASSERT_EQ(0, put(m, i, i, TOPHASH_NOEXIST)) TH_LOG("usable after clear");
+}
+
+TEST_F(MAP, clear_of_a_chain_of_emptyone_slots_frees_its_overflow)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 50, 0, NULL);
+	struct tophash_clear out = { .size = sizeof(out) };
+	struct tophash_info in;
+	unsigned int s;
+	u64 i;
+
+	ASSERT_NE(NULL, m);
+	for (i = 0; i < 9; i++)
+		ASSERT_EQ(0, put(m, key_bucket5(i), i, TOPHASH_NOEXIST));
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, del(m, key_bucket5(i)));
+	for (s = 0; s < TH_SLOTS; s++)
+		EXPECT_EQ(TOPHASH_EMPTY_ONE, tu_state(m, false, 5, 0, s));
+	in = tu_info(m);
+	ASSERT_EQ(1, in.count);
+	ASSERT_EQ(1, in.noverflow);
+	ASSERT_EQ(0, tophash_clear(m, &out));
+	EXPECT_EQ(1, out.entries);
+	EXPECT_EQ(1, out.overflow);
+	EXPECT_EQ(0, out.oldbuckets);
+	EXPECT_EQ(in.bytes - tu_info(m).bytes, out.bytes);
+	EXPECT_EQ(sizeof(struct th_ovf_hdr) + m->bucket_size, out.bytes)
+		TH_LOG("the overflow bucket; the arrays and tables are the same size");
+	check_cleared(_metadata, m, in.B, in.generation, NULL, 9, key_bucket5);
+	EXPECT_EQ(TOPHASH_EMPTY_REST, tu_state(m, false, 5, 0, 0));
+}
+
+TEST_F(MAP, identity_hash_places_keys_by_low_bits_and_top_byte)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 50, 0, NULL);
+	u64 i;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(3, tu_info(m).B);
+	ASSERT_EQ(0, put(m, ik(5, 0x42, 1), 1, TOPHASH_ANY));
+	EXPECT_EQ(0x42, tu_state(m, false, 5, 0, 0));
+	ASSERT_EQ(0, put(m, ik(5, 0x02, 2), 2, TOPHASH_ANY));
+	EXPECT_EQ(0x02 + TOPHASH_MIN_TOPHASH, tu_state(m, false, 5, 0, 1))
+		TH_LOG("tophash below minTopHash is raised by it");
+	EXPECT_EQ(TOPHASH_EMPTY_REST, tu_state(m, false, 5, 0, 2));
+	for (i = 0; i < 7; i++)
+		ASSERT_EQ(0, put(m, ik(2, 0x80 + i, i), i, TOPHASH_ANY));
+	EXPECT_EQ(1, tu_depth(m, false, 2));
+	ASSERT_EQ(0, put(m, ik(2, 0x90, 7), 7, TOPHASH_ANY));
+	ASSERT_EQ(0, put(m, ik(2, 0x91, 8), 8, TOPHASH_ANY));
+	EXPECT_EQ(2, tu_depth(m, false, 2));
+	EXPECT_EQ(0x91, tu_state(m, false, 2, 1, 0));
+	EXPECT_EQ(TOPHASH_EMPTY_REST, tu_state(m, false, 2, 1, 1));
+	EXPECT_EQ(1, tu_info(m).noverflow);
+}
+
+TEST_F(MAP, tracepoints_report_each_kind_of_assign)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 50, 0, NULL);
+	u64 i;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, put(m, ik(3, 0x50, 0), 0, TOPHASH_ANY));
+	EXPECT_EQ(TH_ASSIGN_FRESH, last_assign.kind);
+	EXPECT_EQ(3, last_assign.bucket);
+	EXPECT_EQ(0, last_assign.depth);
+	EXPECT_EQ(0, last_assign.slot);
+	EXPECT_EQ(0x50, last_assign.tophash);
+	EXPECT_EQ(1, last_assign.count);
+	EXPECT_EQ(1, last_assign.gen);
+	EXPECT_EQ(0, last_assign.growing);
+	ASSERT_EQ(0, put(m, ik(3, 0x51, 1), 1, TOPHASH_ANY));
+	EXPECT_EQ(TH_ASSIGN_FRESH, last_assign.kind);
+	EXPECT_EQ(1, last_assign.slot);
+	ASSERT_EQ(0, put(m, ik(3, 0x50, 0), 9, TOPHASH_ANY));
+	EXPECT_EQ(TH_ASSIGN_UPDATE, last_assign.kind);
+	EXPECT_EQ(0, last_assign.slot);
+	EXPECT_EQ(2, last_assign.count);
+	ASSERT_EQ(0, del(m, ik(3, 0x50, 0)));
+	EXPECT_EQ(0, last_delete.slot);
+	EXPECT_EQ(0, last_delete.rest) TH_LOG("slot 1 is full: slot 0 stays emptyOne");
+	ASSERT_EQ(0, put(m, ik(3, 0x52, 2), 2, TOPHASH_ANY));
+	EXPECT_EQ(TH_ASSIGN_REUSE, last_assign.kind);
+	EXPECT_EQ(0, last_assign.slot);
+	for (i = 3; i < 9; i++)
+		ASSERT_EQ(0, put(m, ik(3, 0x50 + i, i), i, TOPHASH_ANY));
+	EXPECT_EQ(TH_ASSIGN_FRESH, last_assign.kind);
+	EXPECT_EQ(7, last_assign.slot);
+	ASSERT_EQ(0, put(m, ik(3, 0x60, 8), 8, TOPHASH_ANY));
+	EXPECT_EQ(TH_ASSIGN_OVERFLOW, last_assign.kind);
+	EXPECT_EQ(1, last_assign.depth);
+	EXPECT_EQ(0, last_assign.slot);
+	EXPECT_EQ(9, last_assign.count);
+	EXPECT_EQ(8, n_assign[TH_ASSIGN_FRESH]);
+	EXPECT_EQ(1, n_assign[TH_ASSIGN_UPDATE]);
+	EXPECT_EQ(1, n_assign[TH_ASSIGN_REUSE]);
+	EXPECT_EQ(1, n_assign[TH_ASSIGN_OVERFLOW]);
+}
+
+TEST_F(MAP, tracepoints_report_growth_and_every_moved_entry)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, 0, 0, 0, NULL);
+	u64 i;
+
+	ASSERT_NE(NULL, m);
+	for (i = 0; i < 1000; i++)
+		ASSERT_EQ(0, put(m, i, i, TOPHASH_ANY));
+	while (tu_info(m).flags & TOPHASH_INFO_GROWING)
+		ASSERT_EQ(0, put(m, i - 1, i, TOPHASH_ANY));
+	EXPECT_EQ(tu_info(m).B, n_grow_start);
+	EXPECT_EQ(n_grow_start, n_grow_done);
+	EXPECT_EQ((1UL << tu_info(m).B) - 1, n_evacuate) TH_LOG("each old bucket once");
+	EXPECT_EQ(grow_start_count, evac_moved_since_start)
+		TH_LOG("the last growth moved every entry the old array held");
+	EXPECT_EQ(0, evac_dropped_since_start) TH_LOG("no deletes, nothing dropped");
+}
+
+/* Go's mapdelete tail: trailing emptyOne slots become emptyRest, across buckets. */
+TEST_F(MAP, delete_turns_trailing_emptyone_slots_into_emptyrest)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 50, 0, NULL);
+	u64 i;
+
+	ASSERT_NE(NULL, m);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, put(m, ik(4, 0x20 + i, i), i, TOPHASH_ANY));
+	ASSERT_EQ(0, del(m, ik(4, 0x21, 1)));
+	EXPECT_EQ(0, last_delete.rest);
+	EXPECT_EQ(TOPHASH_EMPTY_ONE, tu_state(m, false, 4, 0, 1));
+	ASSERT_EQ(0, del(m, ik(4, 0x23, 3)));
+	EXPECT_EQ(1, last_delete.rest);
+	EXPECT_EQ(TOPHASH_EMPTY_REST, tu_state(m, false, 4, 0, 3));
+	EXPECT_EQ(0x22, tu_state(m, false, 4, 0, 2));
+	ASSERT_EQ(0, del(m, ik(4, 0x22, 2)));
+	EXPECT_EQ(2, last_delete.rest) TH_LOG("slot 2 and the emptyOne slot 1 before it");
+	EXPECT_EQ(0x20, tu_state(m, false, 4, 0, 0));
+	EXPECT_EQ(TOPHASH_EMPTY_REST, tu_state(m, false, 4, 0, 1));
+	EXPECT_EQ(TOPHASH_EMPTY_REST, tu_state(m, false, 4, 0, 2));
+
+	for (i = 0; i < 10; i++)	/* bucket 6: 8 + 2 in an overflow bucket */
+		ASSERT_EQ(0, put(m, ik(6, 0x30 + i, i), i, TOPHASH_ANY));
+	ASSERT_EQ(0, del(m, ik(6, 0x38, 8)));	/* overflow slot 0, slot 1 full */
+	EXPECT_EQ(0, last_delete.rest);
+	EXPECT_EQ(1, last_delete.depth);
+	ASSERT_EQ(0, del(m, ik(6, 0x37, 7)));	/* primary slot 7: overflow[0] is emptyOne */
+	EXPECT_EQ(0, last_delete.rest);
+	EXPECT_EQ(TOPHASH_EMPTY_ONE, tu_state(m, false, 6, 0, 7));
+	ASSERT_EQ(0, del(m, ik(6, 0x39, 9)));	/* last full slot of the chain */
+	EXPECT_EQ(3, last_delete.rest) TH_LOG("walks back into the primary bucket");
+	EXPECT_EQ(TOPHASH_EMPTY_REST, tu_state(m, false, 6, 1, 0));
+	EXPECT_EQ(TOPHASH_EMPTY_REST, tu_state(m, false, 6, 1, 1));
+	EXPECT_EQ(TOPHASH_EMPTY_REST, tu_state(m, false, 6, 0, 7));
+	EXPECT_EQ(0x36, tu_state(m, false, 6, 0, 6));
+	EXPECT_EQ(NULL, tu_check_map(m));
+}
+
+/*
+ * Memory accounting: info.bytes is what the map holds; once RCU has run
+ * every callback it equals the module-wide live bytes, and destroy returns
+ * them all.
+ */
+TEST_F(MAP, info_bytes_match_live_bytes_and_destroy_returns_all)
+{
+	struct tophash_map *m = self->m = tu_map_new(16, 40, 0, 0, 0, NULL);
+	u64 key[2] = { 0, 0 }, val[5] = { 0 }, i;
+
+	ASSERT_NE(NULL, m);
+	for (i = 0; i < 5000; i++) {
+		key[0] = i % 1500;
+		key[1] = i % 3;
+		if (i % 5 == 4)
+			tophash_delete(m, key);
+		else
+			ASSERT_EQ(0, tophash_update(m, key, val, TOPHASH_ANY));
+		if (i % 500 == 0) {
+			rcu_barrier();
+			ASSERT_EQ(tu_info(m).bytes, atomic64_read(&tophash_live_bytes));
+		}
+	}
+	rcu_barrier();
+	EXPECT_EQ(tu_info(m).bytes, atomic64_read(&tophash_live_bytes));
+	EXPECT_EQ(tu_info(m).bytes, th_shim_live_bytes())
+		TH_LOG("every allocation of the map is accounted, overflow headers included");
+	tophash_map_destroy(m);
+	rcu_barrier();
+	EXPECT_EQ(0, atomic64_read(&tophash_live_bytes));
+	EXPECT_EQ(0, th_shim_live_allocs());
+	free(m);
+	self->m = NULL;
+}
+
+/* ---- -ENOMEM at every allocation ---- */
+
+/* A trivial model of the map's contents: u64 keys, u64 values. */
+#define MODEL_MAX	4096
+static struct {
+	u64 key[MODEL_MAX], val[MODEL_MAX];
+	unsigned int n;
+} model;
+
+static int model_find(u64 key)
+{
+	unsigned int i;
+
+	for (i = 0; i < model.n; i++)
+		if (model.key[i] == key)
+			return i;
+	return -1;
+}
+
+/* NULL when @m holds exactly the model's contents. */
+static const char *model_matches(struct tophash_map *m)
+{
+	static char why[128];
+	const char *err;
+	unsigned int i;
+	u64 v;
+
+	if (tu_info(m).count != model.n)
+		return "count differs";
+	for (i = 0; i < model.n; i++) {
+		if (get(m, model.key[i], &v)) {
+			snprintf(why, sizeof(why), "key %#llx missing", model.key[i]);
+			return why;
+		}
+		if (v != model.val[i])
+			return "a value differs";
+	}
+	err = tu_check_map(m);
+	return err;
+}
+
+enum { OP_PUT, OP_DEL, OP_CLEAR };
+
+/* Which allocation a failure hit, told apart by size. */
+enum { SITE_TABLE, SITE_ARRAY, SITE_OVERFLOW, NSITES };
+
+static const char *const site_name[NSITES] = { "table", "array", "overflow" };
+
+static int run_op(struct tophash_map *m, int op, u64 key, u64 val)
+{
+	struct tophash_clear out = { .size = sizeof(out) };
+
+	switch (op) {
+	case OP_PUT:
+		return put(m, key, val, TOPHASH_ANY);
+	case OP_DEL:
+		return del(m, key);
+	default:
+		return tophash_clear(m, &out);
+	}
+}
+
+static void model_apply(int op, u64 key, u64 val)
+{
+	int i = model_find(key);
+
+	if (op == OP_CLEAR) {
+		model.n = 0;
+	} else if (op == OP_DEL) {
+		if (i >= 0)
+			model.key[i] = model.key[--model.n], model.val[i] = model.val[model.n];
+	} else if (i >= 0) {
+		model.val[i] = val;
+	} else {
+		model.key[model.n] = key;
+		model.val[model.n++] = val;
+	}
+}
+
+/*
+ * Run @op with the 1st, 2nd, ... allocation it makes failing, until it
+ * makes fewer allocations than that. Every -ENOMEM must leave the contents
+ * exactly as before. Records in @hit[op][site] which sites failed.
+ */
+static void op_with_every_failure(struct __test_metadata *_metadata,
+				  struct tophash_map *m, int op, u64 key, u64 val,
+				  unsigned long hit[3][NSITES])
+{
+	size_t tsize = sizeof(struct tophash_table);
+	size_t osize = sizeof(struct th_ovf_hdr) + m->bucket_size;
+	unsigned long k, calls0, fails0;
+	const char *why;
+	int err;
+
+	for (k = 1;; k++) {
+		calls0 = th_shim_alloc_calls();
+		fails0 = th_shim_alloc_failures();
+		th_shim_fail_nth(k);
+		err = run_op(m, op, key, val);
+		th_shim_fail_nth(0);
+		if (th_shim_alloc_failures() == fails0) {
+			ASSERT_NE(-ENOMEM, err);
+			ASSERT_GT(k, th_shim_alloc_calls() - calls0);
+			break;
+		}
+		ASSERT_EQ(-ENOMEM, err) TH_LOG("op %d key %#llx failure %lu", op, key, k);
+		why = model_matches(m);
+		ASSERT_EQ(NULL, why) TH_LOG("op %d key %#llx after failing allocation %lu: %s",
+					    op, key, k, why);
+		hit[op][th_shim_last_failed_size() == tsize ? SITE_TABLE :
+			th_shim_last_failed_size() == osize ? SITE_OVERFLOW : SITE_ARRAY]++;
+	}
+	if (!err)
+		model_apply(op, key, val);
+	why = model_matches(m);
+	ASSERT_EQ(NULL, why) TH_LOG("op %d key %#llx: %s", op, key, why);
+	rcu_barrier();
+	ASSERT_EQ(tu_info(m).bytes, atomic64_read(&tophash_live_bytes));
+}
+
+TEST_F(MAP, enomem_at_every_allocation_leaves_the_contents_unchanged)
+{
+	unsigned long hit[3][NSITES] = { { 0 } };
+	struct tophash_map *m;
+	u64 i, r = 1;
+	int err, op, s;
+
+	/* Create fails cleanly at both of its allocations. */
+	th_shim_fail_nth(1);
+	EXPECT_EQ(NULL, tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 50, 0, &err));
+	EXPECT_EQ(-ENOMEM, err);
+	th_shim_fail_nth(2);
+	EXPECT_EQ(NULL, tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 50, 0, &err));
+	EXPECT_EQ(-ENOMEM, err);
+	th_shim_fail_nth(0);
+	EXPECT_EQ(0, th_shim_live_allocs());
+
+	m = self->m = tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 0, 0, NULL);
+	ASSERT_NE(NULL, m);
+	model.n = 0;
+	/*
+	 * Crowded buckets: overflow on assign and in evacuation, doubling and
+	 * same-size growth; a delete of a present key after each insert that
+	 * leaves the map growing (a delete does growth work only then).
+	 */
+	for (i = 0; i < 500; i++) {
+		op_with_every_failure(_metadata, m, OP_PUT, ik(i % 5, 5 + i % 251, i), i, hit);
+		if (i % 3 == 2 && (tu_info(m).flags & TOPHASH_INFO_GROWING))
+			op_with_every_failure(_metadata, m, OP_DEL,
+					      ik((i - 1) % 5, 5 + (i - 1) % 251, i - 1), 0, hit);
+	}
+	for (i = 0; i < 800; i++) {
+		u64 x = tu_rand(&r);
+
+		op = x % 10 < 6 ? OP_PUT : OP_DEL;
+		if (op == OP_DEL && model.n)	/* mostly present keys */
+			op_with_every_failure(_metadata, m, op, model.key[(x >> 8) % model.n], 0, hit);
+		else
+			op_with_every_failure(_metadata, m, i % 150 == 149 ? OP_CLEAR : op,
+					      ik(x % 7, 5 + (x >> 8) % 250, (x >> 16) % 64), x, hit);
+	}
+	op_with_every_failure(_metadata, m, OP_CLEAR, 0, 0, hit);
+
+	/* A delete that ends a growth: evacuation's overflow bucket, grow done's table. */
+	tu_map_free(m);
+	m = self->m = tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 20, 0, NULL);
+	ASSERT_NE(NULL, m);
+	model.n = 0;
+	for (i = 0; i < 10; i++)	/* old bucket 3 will need an overflow bucket in X */
+		op_with_every_failure(_metadata, m, OP_PUT, ik(3, 0x10 + i, i), i, hit);
+	for (i = 0; i < 17; i++)	/* the 27th entry starts growth; old 0 and 1 go */
+		op_with_every_failure(_metadata, m, OP_PUT, ik(i % 3, 0x40 + i, i), i, hit);
+	ASSERT_TRUE(tu_info(m).flags & TOPHASH_INFO_GROWING);
+	ASSERT_EQ(2, tu_info(m).nevacuate);
+	op_with_every_failure(_metadata, m, OP_DEL, ik(3, 0x10, 0), 0, hit);
+	ASSERT_EQ(0, tu_info(m).flags & TOPHASH_INFO_GROWING);
+
+	for (op = 0; op < 3; op++)
+		for (s = 0; s < NSITES; s++)
+			TH_LOG("failed %-5s allocations in %s: %lu", site_name[s],
+			       op == OP_PUT ? "update" : op == OP_DEL ? "delete" : "clear",
+			       hit[op][s]);
+	/* Update: grow start (table, array), grow done (table), evacuation and assign (overflow). */
+	EXPECT_LT(0, hit[OP_PUT][SITE_TABLE]);
+	EXPECT_LT(0, hit[OP_PUT][SITE_ARRAY]);
+	EXPECT_LT(0, hit[OP_PUT][SITE_OVERFLOW]);
+	/* Delete: growth work only (grow done, evacuation). */
+	EXPECT_LT(0, hit[OP_DEL][SITE_TABLE]);
+	EXPECT_LT(0, hit[OP_DEL][SITE_OVERFLOW]);
+	EXPECT_EQ(0, hit[OP_DEL][SITE_ARRAY]);
+	EXPECT_LT(0, hit[OP_CLEAR][SITE_TABLE]);
+	EXPECT_LT(0, hit[OP_CLEAR][SITE_ARRAY]);
+	EXPECT_EQ(0, hit[OP_CLEAR][SITE_OVERFLOW]);
+}
+
+/* Random failures under a long mixed workload, then a full check. */
+TEST_F(MAP, random_allocation_failures_never_change_contents)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, 0, 0, 0, NULL);
+	u64 i, r = 7, nomem = 0;
+	const char *why;
+	int err;
+
+	ASSERT_NE(NULL, m);
+	model.n = 0;
+	th_shim_fail_random(100000, 99);	/* 10% */
+	for (i = 0; i < 20000; i++) {
+		u64 x = tu_rand(&r), key = (x >> 8) % 3000;
+		int op = x % 16 < 10 ? OP_PUT : x % 16 < 15 ? OP_DEL : (x >> 40) % 64 ? OP_PUT : OP_CLEAR;
+
+		err = run_op(m, op, key, x);
+		if (err == -ENOMEM) {
+			nomem++;
+			continue;
+		}
+		ASSERT_TRUE(!err || err == -ENOENT) TH_LOG("op %d: %d", op, err);
+		model_apply(op, key, x);
+		if (i % 1000 == 0) {
+			why = model_matches(m);
+			ASSERT_EQ(NULL, why) TH_LOG("op %llu: %s", i, why);
+		}
+	}
+	th_shim_fail_random(0, 0);
+	why = model_matches(m);
+	EXPECT_EQ(NULL, why) TH_LOG("%s", why);
+	EXPECT_LT(0, nomem);
+	TH_LOG("%llu ops failed with ENOMEM", nomem);
+}
+
+/* ---- lookups paused at an exact point while a writer step runs ---- */
+
+static void step_update_pkey(void)
+{
+	step_err = put(pm, pkey, pval, TOPHASH_ANY);
+}
+
+/*
+ * A lookup scanning the primary bucket of an old chain whose key sits in the
+ * chain's overflow bucket; before it loads the overflow pointer, a writer
+ * evacuates that chain. The key never left the map.
+ */
+TEST_F(MAP, lookup_finds_a_key_whose_old_chain_is_evacuated_mid_scan)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 20, 0, NULL);
+	struct tophash_info in;
+	u64 i, v = 0;
+	u8 *ob3;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(2, tu_info(m).B);
+	for (i = 0; i < 10; i++)	/* bucket 3: 8 slots + 2 in an overflow bucket */
+		ASSERT_EQ(0, put(m, ik(3, 0x10 + i, i), i, TOPHASH_NOEXIST));
+	for (i = 0; i < 16; i++)	/* buckets 0..2, no overflow */
+		ASSERT_EQ(0, put(m, ik(i % 3, 0x40 + i, i), i, TOPHASH_NOEXIST));
+	ASSERT_EQ(26, tu_info(m).count);
+	/* The 27th entry is over the load factor: growth starts, evacuating old 1 and 0. */
+	ASSERT_EQ(0, put(m, ik(1, 0x70, 0), 0, TOPHASH_NOEXIST));
+	in = tu_info(m);
+	ASSERT_TRUE(in.flags & TOPHASH_INFO_GROWING);
+	ASSERT_EQ(2, in.nevacuate);
+	ob3 = bucket_addr(m, true, 3);
+	ASSERT_EQ(2, tu_depth(m, true, 3));
+
+	pm = m;
+	pkey = ik(3, 0x10, 0);	/* updating it evacuates old bucket 3 (and 2, and ends the growth) */
+	pval = 100;
+	pause_arm(m, ob3 + m->ovf_off, step_update_pkey);
+	EXPECT_EQ(0, get(m, ik(3, 0x19, 9), &v))
+		TH_LOG("key in the old chain's overflow bucket lost by a concurrent evacuation");
+	EXPECT_EQ(9, v);
+	EXPECT_EQ(1, pause_at.fired);
+	EXPECT_EQ(0, step_err);
+	pause_disarm();
+	EXPECT_EQ(0, get(m, ik(3, 0x19, 9), &v)) TH_LOG("and found again after");
+}
+
+/* The same with a reader that still holds the table from before the growth. */
+TEST_F(MAP, lookup_on_a_stale_table_finds_a_key_whose_chain_moves_mid_scan)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 20, 0, NULL);
+	u64 i, v = 0;
+	u8 *b3;
+
+	ASSERT_NE(NULL, m);
+	for (i = 0; i < 10; i++)
+		ASSERT_EQ(0, put(m, ik(3, 0x10 + i, i), i, TOPHASH_NOEXIST));
+	for (i = 0; i < 16; i++)
+		ASSERT_EQ(0, put(m, ik(i % 3, 0x40 + i, i), i, TOPHASH_NOEXIST));
+	ASSERT_EQ(0, tu_info(m).flags & TOPHASH_INFO_GROWING);
+	b3 = bucket_addr(m, false, 3);
+
+	/* Growth starts (and evacuates 3) while the reader is in bucket 3 of the current array. */
+	pm = m;
+	pkey = ik(3, 0x71, 1);
+	pval = 1;
+	pause_arm(m, b3 + m->ovf_off, step_update_pkey);
+	EXPECT_EQ(0, get(m, ik(3, 0x19, 9), &v))
+		TH_LOG("key lost: its chain was evacuated while the reader was in it");
+	EXPECT_EQ(9, v);
+	EXPECT_EQ(1, pause_at.fired);
+	EXPECT_EQ(0, step_err);
+}
+
+/* The writer overwrites the value the reader is about to copy: it starts over. */
+TEST_F(MAP, lookup_retries_when_the_value_is_overwritten_under_it)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 50, 0, NULL);
+	u64 v = 0;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, put(m, ik(2, 0x44, 0), 1, TOPHASH_ANY));
+	pm = m;
+	pkey = ik(2, 0x44, 0);
+	pval = 2;
+	pause_arm(m, bucket_addr(m, false, 2), step_update_pkey);
+	EXPECT_EQ(0, get(m, pkey, &v));
+	EXPECT_EQ(2, v);
+	EXPECT_EQ(1, pause_at.fired);
+	EXPECT_EQ(0, step_err);
+	EXPECT_EQ(2, pause_at.tbl_loads) TH_LOG("the seqcount made the lookup start over");
+}
+
+static void step_delete_and_reuse(void)
+{
+	step_err = del(pm, pkey);
+	if (!step_err)
+		step_err = put(pm, ik(2, 0x44, 1), 666, TOPHASH_ANY);
+}
+
+/* The slot is emptied and taken by another key with the same tophash. */
+TEST_F(MAP, lookup_never_returns_the_value_of_a_key_that_reused_the_slot)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 50, 0, NULL);
+	u64 v = 0;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, put(m, ik(2, 0x44, 0), 1, TOPHASH_ANY));
+	pm = m;
+	pkey = ik(2, 0x44, 0);
+	pause_arm(m, bucket_addr(m, false, 2), step_delete_and_reuse);
+	EXPECT_EQ(-ENOENT, get(m, pkey, &v));
+	EXPECT_EQ(1, pause_at.fired);
+	EXPECT_EQ(0, step_err);
+	EXPECT_EQ(0, get(m, ik(2, 0x44, 1), &v));
+	EXPECT_EQ(666, v);
+}
+
+/* The old bucket is evacuated as the reader checks it: it follows the move. */
+TEST_F(MAP, lookup_follows_an_evacuation_into_the_new_array)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 20, 0, NULL);
+	u64 i, v = 0;
+	u8 *ob3;
+
+	ASSERT_NE(NULL, m);
+	for (i = 0; i < 6; i++)
+		ASSERT_EQ(0, put(m, ik(3, 0x10 + i, i), i, TOPHASH_NOEXIST));
+	for (i = 0; i < 20; i++)
+		ASSERT_EQ(0, put(m, ik(i % 3, 0x40 + i, i), i, TOPHASH_NOEXIST));
+	ASSERT_EQ(0, put(m, ik(1, 0x70, 0), 0, TOPHASH_NOEXIST));
+	ASSERT_TRUE(tu_info(m).flags & TOPHASH_INFO_GROWING);
+	ob3 = bucket_addr(m, true, 3);
+	pm = m;
+	pkey = ik(3, 0x10, 0);
+	pval = 50;
+	/* At old slot 3: the reader checked slot 0's mark and scanned slots 0..2. */
+	pause_arm(m, ob3 + 3, step_update_pkey);
+	EXPECT_EQ(0, get(m, ik(3, 0x15, 5), &v));
+	EXPECT_EQ(5, v);
+	EXPECT_EQ(1, pause_at.fired);
+	EXPECT_EQ(0, step_err);
+	EXPECT_EQ(0, get(m, pkey, &v));
+	EXPECT_EQ(50, v);
+}
+
+TEST_HARNESS_MAIN

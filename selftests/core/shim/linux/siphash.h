@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* SipHash-2-4 (shim.c), the kernel's signature and key type. */
+#ifndef _TH_SHIM_LINUX_SIPHASH_H
+#define _TH_SHIM_LINUX_SIPHASH_H
+
+#include <linux/types.h>
+
+typedef struct {
+	u64 key[2];
+} siphash_key_t;
+
+u64 siphash(const void *data, size_t len, const siphash_key_t *key);
+
+#endif
