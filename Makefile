@@ -72,8 +72,11 @@ selftests/tophash/%: selftests/tophash/%.c selftests/tophash/tophash_util.h \
 # What every guest initramfs holds; $(1) is the directory of the modules.
 GUEST_FILES = $(THCTL) $(SLOTREUSE) $(TESTS) selftests/tophash/run.sh \
 	scripts/demo-guest.sh scripts/mkinitramfs.sh scripts/guest-init.sh
+GUEST_FILES += bench/guest-bench.sh
 guest_files = $(1)/tophash.ko:/opt/tophash/tophash.ko \
 	$(1)/tophash_selftest.ko:/opt/tophash/tophash_selftest.ko \
+	$(1)/tophash_bench.ko:/opt/tophash/tophash_bench.ko \
+	bench/guest-bench.sh:/opt/tophash/guest-bench.sh \
 	$(THCTL):/opt/tophash/thctl \
 	$(SLOTREUSE):/opt/tophash/slotreuse \
 	$(foreach t,$(TESTS),$(t):/opt/tophash/$(notdir $(t))) \
@@ -153,6 +156,61 @@ demo: $(INITRD)
 # An interactive-ish run: make shell CMD='thctl shell < /dev/null'
 shell: $(INITRD)
 	$(VMRUN) -t 600 -l $(BUILD)/shell/serial.log -- "insmod /opt/tophash/tophash.ko; $(CMD)"
+
+# make bench: tophash vs the kernel's rhashtable, and the cost of tophash's
+# tracepoints, in the VM (bench/guest-bench.sh, kmod/tophash_bench.c); then
+# bench/mkresults.py turns the lines the guest prints into bench/RESULTS.md.
+# It fails only when something breaks, never on the timings. slub_debug is
+# off for it (it would slow rhashtable's per-object kmalloc/kfree far more
+# than tophash's bucket arrays). BENCH_ENV: the guest script's settings.
+.PHONY: bench
+BENCH_OUT     := $(BUILD)/bench
+BENCH_INITRD  := $(BENCH_OUT)/initrd.gz
+BENCH_NOTRACE := $(BENCH_OUT)/notrace/kmod/tophash.ko
+BENCH_MEM     ?= 3072
+BENCH_TIMEOUT ?= 2400
+BENCH_APPEND  := slub_debug=- log_buf_len=4M
+BENCH_ENV     ?= BENCH_KEYSIZES='8 64' BENCH_ARGS_64='lookup_ops=500000 churn_ops=500000' \
+	BENCH_TRACE_ROUNDS=5 BENCH_TRACE_NKEYS=200000 \
+	BENCH_TRACE_ARGS='churn_keys=100000 churn_ops=400000'
+BENCH_CMD      = $(BENCH_ENV) sh /opt/tophash/guest-bench.sh
+
+# tophash.ko with every tracepoint compiled out (-DNOTRACE, see
+# include/linux/tracepoint.h): the baseline of the tracepoints-off cost.
+# Its exports get other CRCs, so the guest loads the bench module built
+# beside it with it.
+$(BENCH_NOTRACE): $(KMOD_SRC) | $(DEPS)
+	rm -rf $(BENCH_OUT)/notrace && mkdir -p $(BENCH_OUT)/notrace
+	tar -c --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude='*.mod*' \
+		Kbuild kmod | tar -x -C $(BENCH_OUT)/notrace
+	echo 'CFLAGS_tophash_core.o += -DNOTRACE' >> $(BENCH_OUT)/notrace/kmod/Kbuild
+	$(MAKE) -C $(KDIR) M=$(BENCH_OUT)/notrace modules > $(BENCH_OUT)/notrace.log 2>&1 || \
+		{ tail -n 30 $(BENCH_OUT)/notrace.log; exit 1; }
+
+$(BENCH_INITRD): kmod/tophash.ko $(GUEST_FILES) $(BENCH_NOTRACE)
+	@mkdir -p $(dir $@)
+	bash scripts/mkinitramfs.sh $@ $(call guest_files,kmod) \
+		$(BENCH_NOTRACE):/opt/tophash/tophash_notrace.ko \
+		$(dir $(BENCH_NOTRACE))tophash_bench.ko:/opt/tophash/tophash_bench_notrace.ko
+
+# The guest counts tophash's hash calls with kprobes on its call sites of
+# __siphash_unaligned, found here in the module it runs.
+bench: $(BENCH_INITRD)
+	@start=$$(date +%s); \
+	sites=$$(python3 bench/hash-sites.py kmod/tophash.ko) || sites=; \
+	cmd="BENCH_HASH_SITES='$$sites' $(BENCH_CMD)"; \
+	echo "bench: TOPHASH_VM_MEM=$(BENCH_MEM) TOPHASH_VM_APPEND='$(BENCH_APPEND)' vm-run.sh -- $$cmd"; \
+	TOPHASH_VM_MEM=$(BENCH_MEM) TOPHASH_VM_APPEND="$(BENCH_APPEND)" \
+		bash scripts/vm-run.sh -i $(BENCH_INITRD) -k $(VMLINUZ) -t $(BENCH_TIMEOUT) \
+		-l $(BENCH_OUT)/serial.log -- "$$cmd" \
+		2> $(BENCH_OUT)/vm-run.err | tee $(BENCH_OUT)/guest.out; \
+	rc=$${PIPESTATUS[0]}; cat $(BENCH_OUT)/vm-run.err >&2; \
+	[ $$rc = 0 ] || { echo "bench: the guest run failed (status $$rc)" >&2; exit $$rc; }; \
+	python3 bench/mkresults.py --guest $(BENCH_OUT)/guest.out \
+		--vmrun $(BENCH_OUT)/vm-run.err --out bench/RESULTS.md \
+		--elapsed $$(( $$(date +%s) - start )) \
+		--command "make bench (BENCH_MEM=$(BENCH_MEM)): TOPHASH_VM_MEM=$(BENCH_MEM) TOPHASH_VM_APPEND='$(BENCH_APPEND)' bash scripts/vm-run.sh -i $(BENCH_INITRD:$(CURDIR)/%=%) -k $(VMLINUZ:$(CURDIR)/%=%) -t $(BENCH_TIMEOUT) -- <guest command>" \
+		--guest-command "$$cmd"
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

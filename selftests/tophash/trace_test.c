@@ -379,12 +379,12 @@ TEST(tracing_changes_no_result)
 	ASSERT_LE(0, fa);
 	fb = th_create(8, 8, 0);
 	ASSERT_LE(0, fb);
-	off = workload(fa, 60000);
+	off = workload(fa, 20000);
 	r = trace_start();
 	if (r == -ENOENT)
 		SKIP(return, "no tracefs events/tophash");
 	ASSERT_EQ(0, r);
-	on = workload(fb, 60000);
+	on = workload(fb, 20000);
 	trace_stop();
 	EXPECT_EQ(off, on);
 	ASSERT_EQ(0, th_info(fa, &a));

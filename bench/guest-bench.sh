@@ -1,0 +1,219 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# `make bench`, inside the guest (busybox sh, cwd /opt/tophash): load
+# tophash.ko, run tophash_bench.ko (tophash vs rhashtable, interleaved) for
+# each key size, then the tophash workloads again in four tracing states,
+# then count tophash's hash calls per operation; print every "bench:" line
+# the module logged, for bench/mkresults.py.
+#
+# Settings (environment, all optional):
+#   BENCH_NKEYS        keys of the main runs (default 1000000)
+#   BENCH_ROUNDS       rounds of the main runs (default 3)
+#   BENCH_KEYSIZES     key sizes of the main runs (default "8 64")
+#   BENCH_ARGS         more tophash_bench.ko parameters for the main runs
+#   BENCH_ARGS_<N>     more parameters for the main run with N-byte keys
+#   BENCH_TRACE_ROUNDS rounds of the tracing comparison (default 3)
+#   BENCH_TRACE_NKEYS  keys of the tracing runs (default BENCH_NKEYS)
+#   BENCH_TRACE_ARGS   more parameters for the tracing runs
+#   BENCH_PROFILE_NKEYS keys of the hash-call count runs (default 100000,
+#                      0 skips them)
+#   BENCH_HASH_SITES   kprobe targets (SYMBOL+0xOFFSET) of those counts
+#
+# The tracing states, run in a rotating order each round, one insmod each:
+#   notrace  tophash_notrace.ko: tophash.ko built with -DNOTRACE, which
+#            compiles every tracepoint out (include/linux/tracepoint.h);
+#            the baseline of the tracepoints-off cost. Its exports carry
+#            other symbol CRCs, so the bench module built beside it
+#            (tophash_bench_notrace.ko, same source) is loaded with it
+#   off      tophash.ko, its tracepoints disabled (static keys off)
+#   ftrace   echo 1 > events/tophash/enable: every event is written to the
+#            ftrace ring buffer, which nobody reads
+#   slotreuse  slotreuse --pin: its BPF programs are attached to the
+#            tracepoints (raw_tp) and aggregate every event in BPF maps
+# Lookups fire no tracepoint: their rows are the control.
+#
+# Last, hash calls per operation: kprobes on tophash.ko's calls of
+# __siphash_unaligned (what th_hash() calls; lib/siphash.c is notrace, so
+# it cannot be probed itself), found by bench/hash-sites.py on the host and
+# passed in BENCH_HASH_SITES, count their hits (kprobe_profile) during
+# tophash-only runs of insert alone, then insert + lookup_hit and insert +
+# delete; the differences give the hashes per lookup and per delete.
+# Counts, not timings: they do not depend on the noise.
+
+NKEYS=${BENCH_NKEYS:-1000000}
+ROUNDS=${BENCH_ROUNDS:-3}
+KEYSIZES=${BENCH_KEYSIZES:-8 64}
+TROUNDS=${BENCH_TRACE_ROUNDS:-3}
+TNKEYS=${BENCH_TRACE_NKEYS:-$NKEYS}
+TWORK=insert,lookup_hit,delete,churn
+PNKEYS=${BENCH_PROFILE_NKEYS:-100000}
+HASHFN=__siphash_unaligned
+KO=/opt/tophash/tophash_bench.ko
+ko=$KO
+TR=/sys/kernel/tracing
+PIN=/sys/fs/bpf/slotreuse_bench
+mark=0
+
+fail() {
+	echo "guest-bench: FAILED: $*" >&2
+	exit 1
+}
+
+# Load the bench module once with ARGS, print the bench lines it logged.
+bench() {
+	mark=$((mark + 1))
+	echo "guest-bench: mark $mark" > /dev/kmsg
+	echo "guest-bench: insmod tophash_bench.ko $*"
+	insmod "$ko" "$@"
+	rc=$?
+	dmesg | sed -n "/guest-bench: mark $mark\$/,\$p" |
+		sed -n 's/^.*tophash_bench: \(bench: \)/\1/p'
+	grep -q '^tophash_bench ' /proc/modules && rmmod tophash_bench
+	[ $rc = 0 ] || fail "insmod tophash_bench.ko $* (status $rc)"
+}
+
+# Events the ring buffer took since the last reset, overwritten ones included.
+ring_events() {
+	n=0
+	for f in "$TR"/per_cpu/cpu*/stats; do
+		n=$((n + $(sed -n 's/^entries: //p' "$f") + \
+			$(sed -n 's/^overrun: //p' "$f")))
+	done
+	echo $n
+}
+
+# One traced run: set up STATE, run, tear it down.
+traced() {
+	state=$1
+	shift
+	case $state in
+	notrace)
+		if [ ! -f ./tophash_notrace.ko ] || [ ! -f ./tophash_bench_notrace.ko ]; then
+			echo "bench: run=trace_notrace name=missing reason=not_in_initramfs"
+			return
+		fi
+		rmmod tophash || fail "rmmod tophash"
+		insmod ./tophash_notrace.ko || fail "insmod tophash_notrace.ko"
+		ko=/opt/tophash/tophash_bench_notrace.ko
+		bench label=trace_notrace "$@"
+		ko=$KO
+		rmmod tophash || fail "rmmod tophash (notrace)"
+		insmod ./tophash.ko || fail "insmod tophash.ko"
+		;;
+	off)
+		bench label=trace_off "$@"
+		;;
+	ftrace)
+		echo > $TR/trace
+		echo 1 > $TR/events/tophash/enable || fail "enable tophash events"
+		bench label=trace_ftrace "$@"
+		echo 0 > $TR/events/tophash/enable
+		echo "bench: run=trace_ftrace name=consumer events_recorded=$(ring_events)"
+		echo > $TR/trace
+		;;
+	slotreuse)
+		if [ -n "$no_slotreuse" ]; then
+			echo "bench: run=trace_slotreuse name=missing reason=$no_slotreuse"
+			return
+		fi
+		./slotreuse --pin $PIN >/tmp/sr.out 2>&1 ||
+			{ cat /tmp/sr.out; fail "slotreuse --pin"; }
+		bench label=trace_slotreuse "$@"
+		./slotreuse --read $PIN -j > /tmp/sr.json 2>&1 ||
+			{ cat /tmp/sr.json; fail "slotreuse --read"; }
+		# its counters, one JSON object with no spaces
+		echo "bench: run=trace_slotreuse name=consumer counts=$(tr -d '\n' < /tmp/sr.json |
+			sed -n 's/.*"counts":{\([^}]*\)}.*/\1/p')"
+		./slotreuse --unpin $PIN >/tmp/sr.out 2>&1 ||
+			{ cat /tmp/sr.out; fail "slotreuse --unpin"; }
+		;;
+	esac
+}
+
+cd /opt/tophash || fail "no /opt/tophash"
+echo "bench-env: kernel=$(uname -r)"
+echo "bench-env: vcpus=$(grep -c ^processor /proc/cpuinfo)"
+echo "bench-env: guest_cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
+echo "bench-env: mem_kib=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)"
+echo "bench-env: cmdline=$(cat /proc/cmdline)"
+sd=$(cat /sys/kernel/slab/kmalloc-32/sanity_checks 2>/dev/null)
+echo "bench-env: slub_debug_kmalloc32=${sd:-unknown}"
+
+insmod ./tophash.ko || fail "insmod tophash.ko"
+[ -d $TR/events/tophash ] || fail "no tophash events in $TR"
+
+for ks in $KEYSIZES; do
+	kargs=
+	eval "kargs=\${BENCH_ARGS_$ks:-}"
+	# shellcheck disable=SC2086
+	bench label=main keysize="$ks" nkeys="$NKEYS" rounds="$ROUNDS" \
+		${BENCH_ARGS:-} $kargs
+done
+
+no_slotreuse=
+[ -x ./slotreuse ] || no_slotreuse=not_in_initramfs
+if [ -z "$no_slotreuse" ] && ! ./slotreuse --pin $PIN >/tmp/sr.out 2>&1; then
+	no_slotreuse=pin_failed
+	sed 's/^/guest-bench: slotreuse: /' /tmp/sr.out
+fi
+[ -z "$no_slotreuse" ] && ./slotreuse --unpin $PIN >/dev/null 2>&1
+
+set -- notrace off ftrace slotreuse
+r=0
+while [ $r -lt "$TROUNDS" ]; do
+	for state in "$@"; do
+		# shellcheck disable=SC2086
+		traced "$state" impls=tophash keysize=8 nkeys="$TNKEYS" rounds=1 \
+			workloads=$TWORK ${BENCH_TRACE_ARGS:-}
+	done
+	# rotate the order: notrace off ftrace slotreuse, off ftrace ...
+	first=$1
+	shift
+	set -- "$@" "$first"
+	r=$((r + 1))
+done
+
+# Hits of kprobes on the BENCH_HASH_SITES while tophash_bench runs the
+# WORKLOADS (first argument) with the other ARGS: one line per site, then
+# their sum.
+count_hashes() {
+	w=$1
+	shift
+	n=0
+	for site in $BENCH_HASH_SITES; do
+		echo "p:thbench/h$n $site" >> $TR/kprobe_events ||
+			fail "kprobe on $site"
+		n=$((n + 1))
+	done
+	echo 1 > $TR/events/thbench/enable || fail "enable the kprobes"
+	bench workloads="$w" "$@" >/dev/null
+	echo 0 > $TR/events/thbench/enable
+	i=0
+	total=0
+	missed=0
+	for site in $BENCH_HASH_SITES; do
+		hm=$(awk -v p="h$i" '$1 == p { print $2 "/" $3 }' $TR/kprobe_profile)
+		echo "bench: run=profile name=site workloads=$w site=$site calls=${hm%/*}"
+		total=$((total + ${hm%/*}))
+		missed=$((missed + ${hm#*/}))
+		i=$((i + 1))
+	done
+	echo "bench: run=profile name=calls fn=$HASHFN workloads=$w nkeys=$PNKEYS calls=$total missed=$missed sites=$n"
+	while [ "$i" -gt 0 ]; do
+		i=$((i - 1))
+		echo "-:thbench/h$i" >> $TR/kprobe_events
+	done
+	echo > $TR/trace
+}
+
+if [ "$PNKEYS" -gt 0 ] && [ -z "${BENCH_HASH_SITES:-}" ]; then
+	echo "bench: run=profile name=missing reason=no_BENCH_HASH_SITES"
+elif [ "$PNKEYS" -gt 0 ]; then
+	for w in insert insert,lookup_hit insert,delete; do
+		count_hashes "$w" label=profile impls=tophash keysize=8 \
+			nkeys="$PNKEYS" rounds=1 slices=1
+	done
+fi
+
+rmmod tophash || fail "rmmod tophash"
+echo "guest-bench: done"

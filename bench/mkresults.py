@@ -1,0 +1,549 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn the output of bench/guest-bench.sh into bench/RESULTS.md.
+
+Reads the "bench:" and "bench-env:" lines the guest printed (vm-run.sh's
+stdout) and the "vm-run: accel=..." line (its stderr), and writes tables of
+Mops/s and tophash/rhashtable ratios, bytes per entry and tracepoint cost.
+Medians and ranges are computed here from the per-round lines; the ratios
+are medians of per-round pairs (tophash and rhashtable ran back to back in
+each round, so noise that hits one hits the other). Timing never fails
+this script; missing rows are shown as missing.
+
+Usage: mkresults.py --guest GUEST_OUT --vmrun VMRUN_ERR --out RESULTS.md
+                    [--command CMD] [--guest-command CMD] [--elapsed SECS]
+"""
+import argparse
+import datetime
+import os
+import platform
+import re
+import statistics
+import sys
+
+IMPLS = ("tophash", "rhashtable")
+MAIN_ROWS = [
+    ("insert", "insert (from empty, growth included)"),
+    ("insert_pregrown", "insert into a pregrown map (no growth)"),
+    ("lookup_hit", "lookup, hit"),
+    ("lookup_miss", "lookup, miss"),
+    ("delete", "delete (all keys)"),
+    ("churn", "churn 50/50 at steady entries"),
+    ("readers", "2 readers, no writer (sum)"),
+    ("readers_writer", "2 readers + 1 writer (readers' sum)"),
+    ("writer", "the writer (insert+delete ops)"),
+    ("readers_cpu", "readers, per CPU-second, no writer"),
+    ("readers_writer_cpu", "readers, per CPU-second, with writer"),
+    ("writer_cpu", "writer, per CPU-second"),
+    ("hash", "hash only: siphash (tophash) vs jhash2 (rhashtable)"),
+]
+# name -> (minimum tophash/rhashtable ratio, what it says)
+TARGETS = {
+    "lookup_hit": (1.5, ">= 1.5x"),
+    "insert": (1.0, ">= 1.0x"),
+}
+BYTES_TARGET = 0.6
+TRACE_OFF_TARGET = 2.0  # percent
+TRACE_STATES = [
+    ("notrace", "compiled out (-DNOTRACE)"),
+    ("off", "compiled in, off"),
+    ("ftrace", "on, no consumer (ftrace ring buffer)"),
+    ("slotreuse", "on, slotreuse attached (BPF raw_tp)"),
+]
+TRACE_ROWS = ["insert", "lookup_hit", "delete", "churn"]
+
+
+def parse_kv(text):
+    """Split 'a=1 b=2' into a dict; tokens without '=' are ignored."""
+    out = {}
+    for tok in text.split():
+        if "=" in tok:
+            k, v = tok.split("=", 1)
+            out[k] = v
+    return out
+
+
+def read_guest(path):
+    rounds = {}     # (run, keysize, name, impl) -> [mops per round]
+    curve = {}      # (keysize, impl) -> [(entries, bytes)]
+    calls = {}      # workloads -> (calls, nkeys)
+    sites = {}      # workloads -> [(site, calls)]
+    ops = {}        # (run, keysize, name, impl) -> ops of a round
+    bytes_ = {}     # (run, keysize, impl) -> dict (first seen)
+    consumers = {}  # run -> [dict]
+    missing = {}    # run -> reason
+    env = {}
+    starts = {}     # (run, keysize) -> start line dict
+    errors = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("bench-env: "):
+                k, _, v = line[len("bench-env: "):].partition("=")
+                env[k] = v
+                continue
+            if "FAILED" in line or "] bench: " in line and "fail" in line:
+                errors.append(line)
+            if not line.startswith("bench: "):
+                continue
+            d = parse_kv(line[len("bench: "):])
+            run, name = d.get("run", "?"), d.get("name", "?")
+            if name == "start":
+                starts[(run, d.get("keysize"))] = d
+            elif name == "missing":
+                missing[run] = d.get("reason", "?")
+            elif name == "consumer":
+                consumers.setdefault(run, []).append(d)
+            elif name == "bytes":
+                bytes_.setdefault((run, d["keysize"], d["impl"]), d)
+            elif name == "bytes_curve" and run == "main":
+                curve.setdefault((d["keysize"], d["impl"]), []).append(
+                    (int(d["entries"]), int(d["bytes"])))
+            elif name == "calls":
+                calls[d["workloads"]] = (int(d["calls"]), int(d["nkeys"]))
+            elif name == "site":
+                sites.setdefault(d["workloads"], []).append(
+                    (d["site"], int(d["calls"])))
+            elif "round" in d and "mops" in d:
+                key = (run, d["keysize"], name, d["impl"])
+                rounds.setdefault(key, []).append(float(d["mops"]))
+                ops[key] = int(d["ops"])
+    return (rounds, ops, bytes_, consumers, missing, env, starts, errors,
+            curve, calls, sites)
+
+
+def fmt(x, nd=3):
+    return "-" if x is None else f"{x:.{nd}f}"
+
+
+def med(v):
+    return statistics.median(v) if v else None
+
+
+def paired(a, b):
+    """Per-round ratios a[i]/b[i] over the rounds both have."""
+    return [x / y for x, y in zip(a, b) if y > 0]
+
+
+def ratio_cell(rs):
+    if not rs:
+        return "-", None
+    m = statistics.median(rs)
+    if len(rs) == 1:
+        return f"**{m:.2f}**", m
+    return f"**{m:.2f}** ({min(rs):.2f}-{max(rs):.2f})", m
+
+
+def host_info():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal"):
+                    mem = f"{int(line.split()[1]) / 1048576:.1f} GiB"
+                    break
+    except OSError:
+        pass
+    return os.cpu_count(), model, mem
+
+
+def read_vmrun(path):
+    accel, secs, rc = "?", None, None
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                m = re.search(r"vm-run: accel=(\S+) (\d+)s exit=(\S+)", line)
+                if m:
+                    accel, secs, rc = m.group(1), int(m.group(2)), m.group(3)
+    except OSError:
+        pass
+    return accel, secs, rc
+
+
+def main_table(out, rounds, ops, ks):
+    out.append(f"| workload | ops/round | tophash Mops/s | rhashtable Mops/s "
+               f"| tophash / rhashtable | target |")
+    out.append("|---|---:|---:|---:|---:|---|")
+    losses = []
+    for name, label in MAIN_ROWS:
+        th = rounds.get(("main", ks, name, "tophash"), [])
+        rh = rounds.get(("main", ks, name, "rhashtable"), [])
+        if not th and not rh:
+            continue
+        n = ops.get(("main", ks, name, "tophash")) or \
+            ops.get(("main", ks, name, "rhashtable"))
+        if name.startswith("readers") or name.startswith("writer"):
+            n_cell = "timed"
+        else:
+            n_cell = f"{n:,}" if n else "-"
+        cells = []
+        for v in (th, rh):
+            if v:
+                cells.append(f"{fmt(med(v))} (best {fmt(max(v))})")
+            else:
+                cells.append("missing")
+        rcell, r = ratio_cell(paired(th, rh))
+        tcell = ""
+        if name in TARGETS and r is not None:
+            lim, what = TARGETS[name]
+            tcell = f"{what}: {'met' if r >= lim else '**missed**'}"
+        if r is not None and r < 1.0:
+            losses.append((label, r))
+        out.append(f"| {label} | {n_cell} | {cells[0]} | {cells[1]} "
+                   f"| {rcell} | {tcell} |")
+    return losses
+
+
+def bytes_table(out, bytes_, keysizes):
+    out.append("| keys | tophash bytes/entry | rhashtable bytes/entry "
+               "| tophash / rhashtable | target |")
+    out.append("|---|---:|---:|---:|---|")
+    notes = []
+    res = {}
+    for ks in keysizes:
+        th = bytes_.get(("main", ks, "tophash"))
+        rh = bytes_.get(("main", ks, "rhashtable"))
+        if not th or not rh:
+            continue
+        tb = int(th["bytes"]) / max(int(th["entries"]), 1)
+        rb = int(rh["bytes"]) / max(int(rh["entries"]), 1)
+        r = tb / rb
+        res[ks] = r
+        tcell = f"<= {BYTES_TARGET}x: {'met' if r <= BYTES_TARGET else '**missed**'}"
+        out.append(
+            f"| {int(th['entries']):,} x {ks} B | {tb:.2f} "
+            f"(B={th['B']}, {int(th['noverflow']):,} overflow buckets) "
+            f"| {rb:.2f} (objects {int(rh['object_bytes']) / int(rh['entries']):.2f} "
+            f"[{rh['object_size']} B each, ksize], table "
+            f"{int(rh['table_bytes']) / int(rh['entries']):.2f} "
+            f"[{int(rh['buckets']):,} buckets]) | **{r:.2f}** | {tcell} |")
+        if rh.get("nested") != "0" or rh.get("tables") != "1":
+            notes.append(f"rhashtable {ks} B: tables={rh.get('tables')} "
+                         f"nested={rh.get('nested')} when sampled")
+    return res, notes
+
+
+def curve_table(out, curve, keysizes):
+    """Bytes per entry at each slice boundary of round 0's insert."""
+    if not curve:
+        return
+    out.append("Bytes per entry while the maps fill (round 0's insert, at "
+               "every slice boundary; rhashtable objects counted as entries x "
+               "`kmalloc_size_roundup()` of one object). Both tables double, "
+               "so the ratio at one size depends on where each is in its "
+               "doubling cycle:")
+    out.append("")
+    for ks in keysizes:
+        th = dict(curve.get((ks, "tophash"), []))
+        rh = dict(curve.get((ks, "rhashtable"), []))
+        pts = sorted(set(th) & set(rh))
+        if not pts:
+            continue
+        out.append(f"| entries ({ks} B keys) | " +
+                   " | ".join(f"{n:,}" for n in pts) + " |")
+        out.append("|---|" + "---:|" * len(pts))
+        out.append("| tophash B/entry | " +
+                   " | ".join(f"{th[n] / n:.1f}" for n in pts) + " |")
+        out.append("| rhashtable B/entry | " +
+                   " | ".join(f"{rh[n] / n:.1f}" for n in pts) + " |")
+        out.append("| tophash / rhashtable | " +
+                   " | ".join(f"{th[n] / rh[n]:.2f}" for n in pts) + " |")
+        out.append("")
+
+
+def calls_table(out, calls, sites):
+    """siphash calls per tophash operation, from function-tracer counts."""
+    base = calls.get("insert")
+    if not base:
+        return
+    out.append("## Hashes per tophash operation")
+    out.append("")
+    out.append("Calls of `__siphash_unaligned` (tophash's `th_hash()`), "
+               "counted by kprobes on every call site in tophash.ko "
+               "(`bench/hash-sites.py`) during tophash-only runs: an insert "
+               "phase alone, then with the lookups or the deletes after it "
+               "(their count is the difference). Counts, not timings: noise "
+               "does not touch them. One hash per operation is the minimum; "
+               "rhashtable hashes once per lookup and insert (plus once per "
+               "entry each time its worker rehashes into a bigger table), and "
+               "twice per delete here (lookup, then remove).")
+    out.append("")
+    out.append("| operation | siphash calls per op | keys |")
+    out.append("|---|---:|---:|")
+    n = base[1]
+    out.append(f"| insert from empty (growth included) | {base[0] / n:.2f} "
+               f"| {n:,} |")
+    for w, lbl in (("insert,lookup_hit", "lookup, hit"),
+                   ("insert,delete", "delete")):
+        if w in calls:
+            out.append(f"| {lbl} | {(calls[w][0] - base[0]) / n:.2f} "
+                       f"| {n:,} |")
+    out.append("")
+    if sites.get("insert"):
+        out.append("Where the inserts' hashes come from (call site in "
+                   "tophash.ko, calls per insert):")
+        out.append("")
+        out.append("| call site | per insert |")
+        out.append("|---|---:|")
+        for site, c in sites["insert"]:
+            if c:
+                out.append(f"| `{site}` | {c / n:.2f} |")
+        out.append("")
+
+
+def trace_table(out, rounds, missing, consumers):
+    base = {}
+    for st, _ in TRACE_STATES:
+        for name in TRACE_ROWS:
+            v = rounds.get((f"trace_{st}", "8", name, "tophash"), [])
+            base[(st, name)] = v
+    hdr = "| workload |"
+    sep = "|---|"
+    for st, label in TRACE_STATES:
+        hdr += f" {label} Mops/s |"
+        sep += "---:|"
+    hdr += " off vs compiled out | ftrace vs off | slotreuse vs off |"
+    sep += "---:|---:|---:|"
+    out.append(hdr)
+    out.append(sep)
+    worst_off = None
+    noise = None
+    for name in TRACE_ROWS:
+        row = f"| {name} |"
+        for st, _ in TRACE_STATES:
+            v = base[(st, name)]
+            if v:
+                row += f" {fmt(med(v))} |"
+            elif f"trace_{st}" in missing:
+                row += f" missing ({missing['trace_' + st]}) |"
+            else:
+                row += " missing |"
+        for st, ref in (("off", "notrace"), ("ftrace", "off"),
+                        ("slotreuse", "off")):
+            rs = paired(base[(st, name)], base[(ref, name)])
+            if not rs:
+                row += " - |"
+                continue
+            m = statistics.median(rs)
+            # cost: extra time per operation, from the throughput ratio
+            cost = (1.0 / m - 1.0) * 100.0
+            row += f" {m:.3f} ({cost:+.1f}% time/op) |"
+            if st == "off" and name != "lookup_hit":
+                worst_off = cost if worst_off is None else max(worst_off, cost)
+            if st == "off" and name == "lookup_hit":
+                # the control: no tracepoint on this path, so any
+                # difference in any round is noise
+                noise = max(abs(1.0 / x - 1.0) * 100.0 for x in rs)
+        out.append(row + "")
+    return worst_off, noise
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--guest", required=True)
+    ap.add_argument("--vmrun", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--command", default="make bench")
+    ap.add_argument("--guest-command", default="")
+    ap.add_argument("--elapsed", type=int, default=None)
+    a = ap.parse_args()
+
+    (rounds, ops, bytes_, consumers, missing, env, starts, errors, curve,
+     calls, sites) = read_guest(a.guest)
+    accel, vm_secs, vm_rc = read_vmrun(a.vmrun)
+    ncpu, model, mem = host_info()
+    keysizes = sorted({k[1] for k in rounds if k[0] == "main"}, key=int)
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    o = []
+    o.append("# Benchmarks: tophash vs the kernel's rhashtable (in-kernel)")
+    o.append("")
+    o.append(f"Generated by `bench/mkresults.py` from a `make bench` run on "
+             f"{now:%Y-%m-%d %H:%M} UTC. Do not edit: rerun `make bench`.")
+    o.append("")
+    o.append("## Machine and run")
+    o.append("")
+    o.append("| | |")
+    o.append("|---|---|")
+    o.append(f"| host | {platform.node()}: {ncpu} CPUs (`nproc`), {model}, "
+             f"{mem}, Linux {platform.release()} |")
+    acc_note = ""
+    if accel == "tcg":
+        acc_note = (" (QEMU TCG: every guest instruction is emulated; absolute "
+                    "rates are far below native and cache effects are muted, "
+                    "so read the ratios)")
+    o.append(f"| accelerator | **{accel}**{acc_note} |")
+    o.append(f"| guest | Linux {env.get('kernel', '?')}, "
+             f"{env.get('vcpus', '?')} vCPUs ({env.get('guest_cpu', '?')}), "
+             f"{int(env.get('mem_kib', '0')) // 1024} MiB |")
+    o.append(f"| guest kernel command line | `{env.get('cmdline', '?')}` |")
+    o.append(f"| slub debugging (kmalloc-32 sanity_checks) | "
+             f"{env.get('slub_debug_kmalloc32', '?')} |")
+    o.append(f"| command | `{a.command}` |")
+    if a.guest_command:
+        o.append(f"| guest command | `{a.guest_command}` |")
+    for (run, ks), d in sorted(starts.items()):
+        if run != "main":
+            continue
+        o.append(f"| tophash_bench.ko, {ks}-byte keys | nkeys={d['nkeys']} "
+                 f"rounds={d['rounds']} slices={d.get('slices', '?')} "
+                 f"lookup_ops={d['lookup_ops']} "
+                 f"churn_keys={d['churn_keys']} churn_ops={d['churn_ops']} "
+                 f"duration_ms={d['duration_ms']} nreaders={d['nreaders']} |")
+    tr = [d for (run, ks), d in starts.items() if run.startswith("trace_")]
+    if tr:
+        d = tr[0]
+        ntr = len(rounds.get(("trace_off", "8", "insert", "tophash"), []))
+        o.append(f"| tracing runs | {ntr} rounds per state, one insmod each: "
+                 f"nkeys={d['nkeys']} churn_keys={d['churn_keys']} "
+                 f"churn_ops={d['churn_ops']} workloads={d['workloads']} |")
+    rt = []
+    if vm_secs is not None:
+        rt.append(f"VM {vm_secs} s (boot to power-off, exit {vm_rc})")
+    if a.elapsed is not None:
+        rt.append(f"`make bench` recipe {a.elapsed} s")
+    o.append(f"| runtime | {', '.join(rt) if rt else '?'} |")
+    o.append("")
+    if errors:
+        o.append("**Errors in the guest output:**")
+        o.append("")
+        for e in errors[:10]:
+            o.append(f"    {e}")
+        o.append("")
+
+    o.append("## How to read this")
+    o.append("")
+    o.append(
+        "`kmod/tophash_bench.c` runs every workload on a tophash map and on an "
+        "rhashtable holding the same keys (splitmix64 of the index; misses "
+        "come from the same stream past the hits), in the same guest and the "
+        "same insmod, interleaved: each phase is cut into slices that "
+        "alternate between the two maps, the order flipping at every slice, "
+        "and each map's rate in a round is its operations over its summed "
+        "time. Mops/s is the median over the rounds, with the best round; "
+        "the ratio is the median of the per-round ratios tophash/rhashtable, "
+        "with their range: above 1 tophash is faster. "
+        "rhashtable: constant `rhashtable_params` (jhash2 and the compare "
+        "inlined in lookups), kmalloc'ed objects `{rhash_head, u64 value, "
+        "key}`, `rhashtable_lookup_insert_fast()` (refuses duplicates, as "
+        "`TOPHASH_NOEXIST` does), `rhashtable_remove_fast()` + "
+        "`kvfree_rcu_mightsleep()`, no automatic shrinking (tophash never "
+        "shrinks either). An insert phase lasts until rhashtable's deferred "
+        "resize work is done. Lookups run 64 per `rcu_read_lock()` on both "
+        "sides. The readers rows run 2 reader kthreads for a fixed time with "
+        "and without a writer churning other keys: 3 threads on 2 vCPUs, so "
+        "the wall-clock rows include how the scheduler shared the CPUs, and "
+        "the per-CPU-second rows do not. The hash row hashes every key once "
+        "as each map does per operation: `siphash()` of the key size "
+        "(tophash's `th_hash()`) and `jhash2()` inlined for the constant "
+        "length (rhashtable's default).")
+    o.append("")
+
+    all_losses = []
+    for ks in keysizes:
+        o.append(f"## tophash vs rhashtable, {ks}-byte keys, 8-byte values")
+        o.append("")
+        losses = main_table(o, rounds, ops, ks)
+        all_losses += [(f"{ks} B keys: {lbl}", r) for lbl, r in losses]
+        o.append("")
+
+    o.append("## Memory: bytes per entry after inserting the keys")
+    o.append("")
+    o.append("tophash: `tophash_info().bytes` (bucket arrays, overflow "
+             "buckets as requested from kmalloc, table objects). rhashtable: "
+             "`ksize()` of every object (a walk) plus every bucket table, "
+             "`struct_size(tbl, buckets, tbl->size)` as `bucket_table_alloc()` "
+             "allocates it. Sampled once, after round 0's insert phase.")
+    o.append("")
+    bres, bnotes = bytes_table(o, bytes_, keysizes)
+    for n in bnotes:
+        o.append(f"\n_{n}_")
+    o.append("")
+    curve_table(o, curve, keysizes)
+    calls_table(o, calls, sites)
+
+    o.append("## Tracepoint cost (tophash only, 8-byte keys)")
+    o.append("")
+    o.append("The same tophash workloads, one insmod per tracing state, the "
+             "states in a rotating order each round. The ratios are medians "
+             "of per-round throughput ratios; the cost is the extra time per "
+             "operation. Lookups fire no tracepoint: that row is the control, "
+             "and shows the noise. The compiled-out build is tophash.ko built "
+             "with `-DNOTRACE` from the same sources: a disabled tracepoint is "
+             "a 5-byte NOP, but with the events gone the compiler also drops "
+             "what is computed only for them (chain depths, the assign kind, "
+             "emptyRest counts, evacuation drop masks and popcounts), so "
+             "\"off vs compiled out\" is all of that, as emulated by TCG.")
+    o.append("")
+    worst_off, noise = trace_table(o, rounds, missing, consumers)
+    o.append("")
+    for run, ds in sorted(consumers.items()):
+        if run == "trace_ftrace":
+            ev = [int(d.get("events_recorded", 0)) for d in ds]
+            o.append(f"- ftrace: {min(ev):,}-{max(ev):,} events written to "
+                     f"the ring buffer per run.")
+        elif run == "trace_slotreuse":
+            c = ds[-1].get("counts", "")
+            o.append(f"- slotreuse: attached with `slotreuse --pin` for each "
+                     f"run and read back with `--read -j` ({len(ds)} runs); "
+                     f"its counters after the last run: `{c}`")
+    for run, why in sorted(missing.items()):
+        o.append(f"- {run}: **missing** ({why})")
+    o.append("")
+
+    o.append("## Targets")
+    o.append("")
+    o.append("| target | measured | |")
+    o.append("|---|---:|---|")
+    for ks in keysizes:
+        for name, (lim, what) in TARGETS.items():
+            rs = paired(rounds.get(("main", ks, name, "tophash"), []),
+                        rounds.get(("main", ks, name, "rhashtable"), []))
+            if not rs:
+                continue
+            m = statistics.median(rs)
+            o.append(f"| {name} {what} rhashtable ({ks} B keys) | {m:.2f}x | "
+                     f"{'met' if m >= lim else '**missed**'} |")
+        if ks in bres:
+            o.append(f"| bytes/entry <= {BYTES_TARGET}x rhashtable "
+                     f"({ks} B keys) | {bres[ks]:.2f}x | "
+                     f"{'met' if bres[ks] <= BYTES_TARGET else '**missed**'} |")
+    if worst_off is not None:
+        if worst_off <= TRACE_OFF_TARGET:
+            verdict = "met"
+        elif noise is not None and worst_off <= noise:
+            verdict = (f"**not resolved**: the control row (lookups, no "
+                       f"tracepoint) moved up to {noise:.0f}% between runs")
+        else:
+            verdict = "**missed**"
+            if noise is not None:
+                verdict += f" (control row noise {noise:.0f}%)"
+        o.append(f"| tracepoints-off cost <= {TRACE_OFF_TARGET:.0f}% (worst "
+                 f"of insert/delete/churn, vs compiled out) | "
+                 f"{worst_off:+.1f}% | {verdict} |")
+    o.append("")
+    if all_losses:
+        o.append("Where tophash is slower than rhashtable in this run "
+                 "(median ratio below 1):")
+        o.append("")
+        for lbl, r in all_losses:
+            o.append(f"- {lbl}: {r:.3f}x")
+        o.append("")
+
+    with open(a.out, "w") as f:
+        f.write("\n".join(o).rstrip() + "\n")
+    print(f"mkresults: wrote {a.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
