@@ -157,6 +157,9 @@ static u64 th_hash(const struct tophash_map *m, const struct tophash_table *t,
 	seed.key[0] = READ_ONCE(t->seed.key[0]);
 	seed.key[1] = READ_ONCE(t->seed.key[1]);
 #endif
+	/* The one-word form is the same function of the same 8 bytes, faster. */
+	if (m->key_size == sizeof(u64))
+		return siphash_1u64(get_unaligned((const u64 *)key), &seed);
 	return siphash(key, m->key_size, &seed);
 }
 
@@ -525,18 +528,6 @@ static inline int th_evac_side(struct tophash_map *m, struct tophash_table *t,
 }
 
 /* Count the live entries of an old chain that go to X and to Y. */
-static void th_evac_count(struct tophash_map *m, struct tophash_table *t,
-			  u8 *b, unsigned long newbit, unsigned long *n)
-{
-	unsigned int i;
-
-	n[0] = 0;
-	n[1] = 0;
-	for (; b; b = th_overflow(m, b))
-		for (i = 0; i < TH_SLOTS; i++)
-			if (!th_is_empty(b[i]))
-				n[th_evac_side(m, t, b, i, newbit)]++;
-}
 
 /*
  * What the copy pass of an evacuation learned about one old bucket, so the
@@ -551,6 +542,35 @@ struct th_evac_memo {
 
 /* Buckets of an old chain whose memo an evacuation keeps on the stack. */
 #define TH_EVAC_MEMO	16
+
+/*
+ * Count the live entries of an old chain that go to X and to Y, and note
+ * in @memo which went to Y (hashing each entry once per evacuation for the
+ * first TH_EVAC_MEMO buckets).
+ */
+static void th_evac_count(struct tophash_map *m, struct tophash_table *t,
+			  u8 *b, unsigned long newbit, unsigned long *n,
+			  struct th_evac_memo *memo)
+{
+	unsigned int i, depth;
+	int y;
+
+	n[0] = 0;
+	n[1] = 0;
+	for (depth = 0; b; b = th_overflow(m, b), depth++) {
+		u8 ymask = 0;
+
+		for (i = 0; i < TH_SLOTS; i++) {
+			if (th_is_empty(b[i]))
+				continue;
+			y = th_evac_side(m, t, b, i, newbit);
+			ymask |= y << i;
+			n[y]++;
+		}
+		if (depth < TH_EVAC_MEMO)
+			memo[depth].ymask = ymask;
+	}
+}
 
 /* The evacuated state slot @i of old bucket @b takes; @mm may be NULL. */
 static inline u8 th_evac_mark(struct tophash_map *m, struct tophash_table *t,
@@ -608,7 +628,7 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 
 	if (trace_tophash_evacuate_enabled())
 		t0 = ktime_get_ns();
-	th_evac_count(m, t, ob, newbit, n);
+	th_evac_count(m, t, ob, newbit, n, memo);
 	need = th_ovf_needed(n[0]) + th_ovf_needed(n[1]);
 	for (k = 0; k < need; k++) {
 		b = th_alloc_overflow(m);
@@ -624,7 +644,9 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 	dst[1].i = 0;
 	/* First copy every live entry into X/Y, publishing each new slot. */
 	for (b = ob; b; b = th_overflow(m, b), depth++) {
-		struct th_evac_memo mm = { 0 };
+		struct th_evac_memo mm = {
+			.ymask = depth < TH_EVAC_MEMO ? memo[depth].ymask : 0,
+		};
 
 		for (i = 0; i < TH_SLOTS; i++) {
 			u8 top = b[i];
@@ -637,8 +659,8 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 					mm.deleted |= 1U << i;
 				continue;
 			}
-			y = th_evac_side(m, t, b, i, newbit);
-			mm.ymask |= y << i;
+			y = depth < TH_EVAC_MEMO ? (mm.ymask >> i) & 1 :
+						   th_evac_side(m, t, b, i, newbit);
 			d = &dst[y];
 			if (d->i == TH_SLOTS) {
 				u8 *nb = spare;
@@ -810,20 +832,20 @@ static int th_grow_start(struct tophash_map *m)
 }
 
 /* Go's mapassign() after the checks; called with m->lock held. */
-static int th_assign(struct tophash_map *m, const void *key, const void *val)
+static int th_assign(struct tophash_map *m, const void *key, const void *val,
+		     u64 hash)
 {
 	u32 depth, ins_depth = 0, ins_i = 0, kind;
 	struct tophash_table *t;
 	unsigned long bucket;
 	u8 *b, *last, *ins;
 	unsigned int i;
-	u64 hash;
 	u8 top;
 	int err;
 
 again:
+	/* @hash stays valid: growth keeps the seed, and only a delete re-draws it. */
 	t = th_tbl(m);
-	hash = th_hash(m, t, key);
 	top = th_top(hash);
 	bucket = hash & (th_nbuckets(t->B) - 1);
 	if (t->oldbuckets) {
@@ -914,11 +936,13 @@ int tophash_update(struct tophash_map *m, const void *key, const void *val,
 	struct tophash_table *t;
 	unsigned int slot;
 	bool present;
+	u64 hash;
 	int err;
 
 	mutex_lock(&m->lock);
 	t = th_tbl(m);
-	present = th_find(m, t, key, th_hash(m, t, key), &slot);
+	hash = th_hash(m, t, key);
+	present = th_find(m, t, key, hash, &slot);
 	if (flags == TOPHASH_NOEXIST && present)
 		err = -EEXIST;
 	else if (flags == TOPHASH_EXIST && !present)
@@ -926,7 +950,7 @@ int tophash_update(struct tophash_map *m, const void *key, const void *val,
 	else if (!present && m->count >= m->max_entries)
 		err = -E2BIG;
 	else
-		err = th_assign(m, key, val);
+		err = th_assign(m, key, val, hash);
 	mutex_unlock(&m->lock);
 	return err;
 }

@@ -11,4 +11,10 @@ typedef struct {
 
 u64 siphash(const void *data, size_t len, const siphash_key_t *key);
 
+/* The kernel's one-word form: SipHash of the 8 little-endian bytes of @a. */
+static inline u64 siphash_1u64(u64 a, const siphash_key_t *key)
+{
+	return siphash(&a, sizeof(a), key);
+}
+
 #endif
