@@ -11,26 +11,6 @@
 #include "kselftest_harness.h"
 #include "tophash_util.h"
 
-static int th_rmmod(void)
-{
-	return th_err(syscall(SYS_delete_module, "tophash", O_NONBLOCK));
-}
-
-static int th_insmod(void)
-{
-	const char *ko = getenv("TOPHASH_KO");
-	int fd, r;
-
-	if (!ko)
-		return -ENOENT;
-	fd = open(ko, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = th_err(syscall(SYS_finit_module, fd, "", 0));
-	close(fd);
-	return r;
-}
-
 /* live_bytes drops as RCU callbacks run: wait up to ~5 s for @want. */
 static long long th_wait_live_bytes(long long want)
 {

@@ -837,26 +837,6 @@ TEST(bad_arguments_and_missing_pins_exit_nonzero)
 	free(out);
 }
 
-static int th_rmmod(void)
-{
-	return th_err(syscall(SYS_delete_module, "tophash", O_NONBLOCK));
-}
-
-static int th_insmod(void)
-{
-	const char *ko = getenv("TOPHASH_KO");
-	int fd, r;
-
-	if (!ko)
-		return -ENOENT;
-	fd = open(ko, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = th_err(syscall(SYS_finit_module, fd, "", 0));
-	close(fd);
-	return r;
-}
-
 static void unpin_quietly(void)
 {
 	char *unpin[] = { (char *)sr_bin(), "--unpin", PIN_DIR, NULL };

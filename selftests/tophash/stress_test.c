@@ -185,21 +185,17 @@ TEST(in_kernel_readers_in_kthreads_and_softirq)
 {
 	const char *ko = getenv("TOPHASH_SELFTEST_KO");
 	char params[64];
-	int fd, r;
+	int r;
 
 	if (!ko)
 		SKIP(return, "TOPHASH_SELFTEST_KO (path of tophash_selftest.ko) not set");
-	fd = open(ko, O_RDONLY | O_CLOEXEC);
-	ASSERT_LE(0, fd);
 	snprintf(params, sizeof(params), "duration_ms=%u", stress_ms());
-	r = th_err(syscall(SYS_finit_module, fd, params, 0));
-	close(fd);
+	r = th_load_module(ko, params);
 	EXPECT_EQ(0, r) {
 		TH_LOG("tophash_selftest.ko failed; its report is in the kernel log");
 	}
 	if (r == 0)
-		EXPECT_EQ(0, th_err(syscall(SYS_delete_module, "tophash_selftest",
-					    O_NONBLOCK)));
+		EXPECT_EQ(0, th_unload_module("tophash_selftest"));
 }
 
 TEST_HARNESS_MAIN

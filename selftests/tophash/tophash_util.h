@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "tophash.h"
@@ -284,6 +285,38 @@ static inline int th_batch(int fd, const struct tophash_batch_op *ops,
 	if (done)
 		*done = bt.done;
 	return r;
+}
+
+/* Load the module at @path with @params (finit_module); 0 or -errno. */
+static inline int th_load_module(const char *path, const char *params)
+{
+	int fd, r;
+
+	if (!path)
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = th_err(syscall(SYS_finit_module, fd, params, 0));
+	close(fd);
+	return r;
+}
+
+/* Unload module @name without waiting for its users; 0 or -errno. */
+static inline int th_unload_module(const char *name)
+{
+	return th_err(syscall(SYS_delete_module, name, O_NONBLOCK));
+}
+
+/* rmmod tophash, and insmod it again from $TOPHASH_KO. */
+static inline int th_rmmod(void)
+{
+	return th_unload_module("tophash");
+}
+
+static inline int th_insmod(void)
+{
+	return th_load_module(getenv("TOPHASH_KO"), "");
 }
 
 #endif /* TOPHASH_UTIL_H */

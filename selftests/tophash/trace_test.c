@@ -369,7 +369,20 @@ static uint64_t workload(int fd, unsigned int ops)
 	return digest;
 }
 
-TEST(tracing_changes_no_result)
+/* No state: only a longer timeout for the slow debug kernels. */
+FIXTURE(TRACED_RUN) {
+	int unused;
+};
+
+FIXTURE_SETUP(TRACED_RUN)
+{
+}
+
+FIXTURE_TEARDOWN(TRACED_RUN)
+{
+}
+
+TEST_F_TIMEOUT(TRACED_RUN, tracing_changes_no_result, 300)
 {
 	struct tophash_info a, b;
 	uint64_t off, on;
