@@ -121,7 +121,7 @@ vm-check-debian: $(INITRD)
 # On a debug kernel built from linux-source-6.1 (scripts/build-debug-kernel.sh,
 # cached outside the tree): KCSAN+lockdep+PROVE_RCU, or KASAN. The module is
 # rebuilt against that kernel from a copy of the sources.
-DEBUG_KERNELS ?=
+DEBUG_KERNELS ?= kcsan kasan
 vm-check-kcsan vm-check-kasan: vm-check-%: $(GUEST_FILES) | $(DEPS)
 	set -e; kdir=$$(bash scripts/build-debug-kernel.sh $*); \
 	src=$(BUILD)/dbg-$*/src; rm -rf $$src; mkdir -p $$src; \

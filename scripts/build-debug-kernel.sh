@@ -3,7 +3,11 @@
 # pinned in kernel.env): tinyconfig plus what the VM, the module and BPF
 # need, plus one set of checkers:
 #   kcsan  KCSAN + lockdep (PROVE_LOCKING) + PROVE_RCU
-#   kasan  KASAN (generic, inline) + slub debugging
+#   kasan  KASAN (generic, inline) + slub debugging on by default
+# Both use SLUB (tinyconfig would pick SLOB), so slub_debug= works too.
+# BTF and NET are for libbpf: the verifier wants vmlinux BTF for raw_tp
+# programs with BTF, and libbpf probes kernel features (global data, used by
+# the skeleton's rodata) with socket-filter programs, which need NET.
 # The result is cached outside the tree, keyed by a hash of the config
 # fragment and the source version, as
 #   $TOPHASH_KCACHE/<variant>-<key>/{bzImage,tree/}
@@ -24,7 +28,8 @@ common=(
 	MODULES MODULE_UNLOAD MODULE_FORCE_UNLOAD
 	BPF BPF_SYSCALL BPF_JIT PERF_EVENTS KPROBES KPROBE_EVENTS
 	FTRACE DYNAMIC_EVENTS BPF_EVENTS DEBUG_FS DEBUG_KERNEL
-	STACKTRACE KALLSYMS BUG
+	STACKTRACE KALLSYMS BUG SLUB SLUB_DEBUG
+	DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT DEBUG_INFO_BTF NET
 )
 case $variant in
 kcsan)
@@ -33,8 +38,7 @@ kcsan)
 	       DEBUG_SPINLOCK DEBUG_MUTEXES)
 	;;
 kasan)
-	extra=(KASAN KASAN_GENERIC KASAN_INLINE SLUB_DEBUG SLUB_DEBUG_ON
-	       DEBUG_ATOMIC_SLEEP)
+	extra=(KASAN KASAN_GENERIC KASAN_INLINE SLUB_DEBUG_ON DEBUG_ATOMIC_SLEEP)
 	;;
 *)
 	echo "build-debug-kernel: unknown variant $variant" >&2
@@ -56,7 +60,7 @@ if [ -f "$out/bzImage" ] && [ -f "$out/tree/Module.symvers" ]; then
 	exit 0
 fi
 
-deps=(flex bison bc libssl-dev libelf-dev gcc make perl xz-utils)
+deps=(flex bison bc libssl-dev libelf-dev gcc make perl xz-utils dwarves)
 missing=()
 for p in "${deps[@]}"; do
 	dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing+=("$p")
@@ -80,18 +84,19 @@ mv linux-source-6.1 tree
 cd tree
 
 log=$work/build.log
+args=()
+for o in "${common[@]}" "${extra[@]}"; do args+=(-e "$o"); done
 {
-	make tinyconfig
-	args=()
-	for o in "${common[@]}" "${extra[@]}"; do args+=(-e "$o"); done
-	scripts/config "${args[@]}" -d MODULE_SIG -d WERROR -d DEBUG_INFO_BTF \
-		--set-str LOCALVERSION "-tophash-$variant"
+	make tinyconfig &&
+	scripts/config -d SLOB "${args[@]}" -d MODULE_SIG -d WERROR -d DEBUG_INFO_BTF_MODULES \
+		--set-str LOCALVERSION "-tophash-$variant" &&
 	make olddefconfig
-	for o in "${common[@]}" "${extra[@]}"; do
-		grep -q "^CONFIG_$o=y" .config || { echo "build-debug-kernel: CONFIG_$o did not stick" >&2; exit 1; }
-	done
-	make -j"$(nproc)" bzImage vmlinux modules
 } >"$log" 2>&1 || { tail -n 40 "$log" >&2; exit 1; }
+for o in "${common[@]}" "${extra[@]}"; do
+	grep -q "^CONFIG_$o=y" .config ||
+		{ echo "build-debug-kernel: CONFIG_$o did not stick (see $variant's Kconfig dependencies)" >&2; exit 1; }
+done
+make -j"$(nproc)" bzImage vmlinux modules >>"$log" 2>&1 || { tail -n 40 "$log" >&2; exit 1; }
 
 rm -rf "$out"
 mkdir -p "$out"
