@@ -211,6 +211,18 @@ bench: $(BENCH_INITRD)
 		--elapsed $$(( $$(date +%s) - start )) \
 		--command "make bench (BENCH_MEM=$(BENCH_MEM)): TOPHASH_VM_MEM=$(BENCH_MEM) TOPHASH_VM_APPEND='$(BENCH_APPEND)' bash scripts/vm-run.sh -i $(BENCH_INITRD:$(CURDIR)/%=%) -k $(VMLINUZ:$(CURDIR)/%=%) -t $(BENCH_TIMEOUT) -- <guest command>" \
 		--guest-command "$$cmd"
+	$(MAKE) bench-native
+
+# make bench-native: natively on the host, the map core built in userspace
+# (selftests/core/shim, -DTH_SHIM_BENCH) vs Go 1.19's classic map vs abseil's
+# flat_hash_map, interleaved runs on the same keys (bench/native/run.sh; its
+# packages come from scripts/bench-deps.sh, not scripts/deps.sh); writes the
+# native section of bench/RESULTS.md and keeps the in-guest one. `make bench`
+# ends with it. Settings: NATIVE_RUNS, NATIVE_TARGET, NATIVE_SIZES, ... (see
+# bench/native/run.sh).
+.PHONY: bench-native
+bench-native:
+	bash bench/native/run.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

@@ -12,6 +12,12 @@ this script; missing rows are shown as missing.
 
 Usage: mkresults.py --guest GUEST_OUT --vmrun VMRUN_ERR --out RESULTS.md
                     [--command CMD] [--guest-command CMD] [--elapsed SECS]
+       mkresults.py --native NATIVE_OUT --out RESULTS.md [--native-command CMD]
+
+RESULTS.md has two sections: the in-guest one (--guest) and, after a marker
+line, the native one (--native: bench/native/run.sh's output, written by
+bench/native/native_results.py). A run given one of them rewrites that
+section and keeps the other as the file has it.
 """
 import argparse
 import datetime
@@ -347,15 +353,67 @@ def trace_table(out, rounds, missing, consumers):
     return worst_off, noise
 
 
+# The native section starts at this line; everything before it is the
+# in-guest section.
+NATIVE_MARK = ("<!-- bench/mkresults.py: the native section starts here "
+               "(make bench-native rewrites it) -->")
+
+
+def native_section(a):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                    "native"))
+    sys.dont_write_bytecode = True
+    import native_results
+    try:
+        return native_results.section(a.native, a.native_command)
+    except native_results.NativeError as e:
+        print(f"mkresults: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+def write_results(path, guest_text, native_text):
+    """Write the sections given; keep the others as the file has them."""
+    old_guest, old_native = None, None
+    try:
+        with open(path) as f:
+            old = f.read()
+        i = old.find(NATIVE_MARK)
+        if i < 0:
+            old_guest = old
+        else:
+            old_guest, old_native = old[:i], old[i + len(NATIVE_MARK):]
+    except OSError:
+        pass
+    guest_text = guest_text if guest_text is not None else old_guest
+    native_text = native_text if native_text is not None else old_native
+    parts = []
+    if guest_text and guest_text.strip():
+        parts.append(guest_text.strip() + "\n")
+    if native_text and native_text.strip():
+        parts.append(NATIVE_MARK + "\n\n" + native_text.strip() + "\n")
+    with open(path, "w") as f:
+        f.write("\n".join(parts))
+    print(f"mkresults: wrote {path}", file=sys.stderr)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--guest", required=True)
-    ap.add_argument("--vmrun", required=True)
+    ap.add_argument("--guest")
+    ap.add_argument("--vmrun")
     ap.add_argument("--out", required=True)
     ap.add_argument("--command", default="make bench")
     ap.add_argument("--guest-command", default="")
     ap.add_argument("--elapsed", type=int, default=None)
+    ap.add_argument("--native", help="bench/native/run.sh's raw output")
+    ap.add_argument("--native-command", default="make bench-native")
     a = ap.parse_args()
+    if not a.guest and not a.native:
+        ap.error("give --guest (with --vmrun), --native, or both")
+    if a.guest and not a.vmrun:
+        ap.error("--guest needs --vmrun")
+    if not a.guest:
+        return write_results(a.out, None, native_section(a))
 
     (rounds, ops, bytes_, consumers, missing, env, starts, errors, curve,
      calls, sites) = read_guest(a.guest)
@@ -539,10 +597,8 @@ def main():
             o.append(f"- {lbl}: {r:.3f}x")
         o.append("")
 
-    with open(a.out, "w") as f:
-        f.write("\n".join(o).rstrip() + "\n")
-    print(f"mkresults: wrote {a.out}", file=sys.stderr)
-    return 0
+    return write_results(a.out, "\n".join(o).rstrip() + "\n",
+                         native_section(a) if a.native else None)
 
 
 if __name__ == "__main__":

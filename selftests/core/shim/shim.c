@@ -119,6 +119,13 @@ static bool th_reused_has(const void *p, size_t len)
 	return ret;
 }
 
+/* bench/native (TH_SHIM_BENCH): memset is libc's, no range is recorded. */
+#ifdef TH_SHIM_BENCH
+#define TH_SHIM_TRACK_REUSE	0
+#else
+#define TH_SHIM_TRACK_REUSE	1
+#endif
+
 /* Memory is freed: a later allocation there is fresh again. */
 static void th_reused_forget(const void *p, size_t len)
 {
@@ -320,9 +327,17 @@ void *th_shim_alloc(size_t size, bool zero)
 		__atomic_store_n(&th_failed_size, size, __ATOMIC_RELAXED);
 		return NULL;
 	}
+#ifdef TH_SHIM_BENCH
+	/* bench/native: zeroed memory the way a userspace program gets it. */
+	h = zero ? calloc(1, sizeof(*h) + size) : malloc(sizeof(*h) + size);
+	if (!h)
+		return NULL;
+	zero = false;
+#else
 	h = malloc(sizeof(*h) + size);
 	if (!h)
 		return NULL;
+#endif
 	h->size = size;
 	h->magic = TH_ALLOC_MAGIC;
 	if (zero)
@@ -346,7 +361,8 @@ void th_shim_free(void *p)
 		return;
 	}
 	h->magic = TH_FREED_MAGIC;
-	th_reused_forget(p, h->size);
+	if (TH_SHIM_TRACK_REUSE)
+		th_reused_forget(p, h->size);
 	__atomic_fetch_sub(&th_live_allocs, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_sub(&th_live_bytes, (long)h->size, __ATOMIC_RELAXED);
 	free(h);
@@ -420,6 +436,13 @@ __attribute__((constructor)) static void th_shim_init(void)
 /* RCU                                                                */
 
 #define TH_RCU_MAX_THREADS	256
+
+/* TH_SHIM_BENCH: rcu_read_lock() is urcu's own (linux/rcupdate.h). */
+#ifdef TH_SHIM_BENCH
+#define TH_SHIM_URCU_DIRECT	1
+#else
+#define TH_SHIM_URCU_DIRECT	0
+#endif
 
 /* Each registered thread's unlock counter, on its own cache line. */
 struct th_rcu_thread {
@@ -539,7 +562,8 @@ void th_rcu_call(struct rcu_head *head, void (*func)(struct rcu_head *))
 	len = ++th_rcu_cb_len;
 	pthread_mutex_unlock(&th_rcu_cb_lock);
 	/* Never from inside a read-side section: that grace period would wait on us. */
-	if (len >= __atomic_load_n(&th_rcu_batch, __ATOMIC_RELAXED) && !th_rcu_nest)
+	if (len >= __atomic_load_n(&th_rcu_batch, __ATOMIC_RELAXED) && !th_rcu_nest &&
+	    !(TH_SHIM_URCU_DIRECT && urcu_memb_read_ongoing()))
 		th_rcu_flush();
 }
 
@@ -673,9 +697,40 @@ u64 siphash(const void *data, size_t len, const siphash_key_t *key)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+#ifdef TH_SHIM_BENCH
+/* lib/siphash.c's siphash_1u64(): the same value as siphash(&a, 8, key). */
+u64 siphash_1u64(u64 a, const siphash_key_t *key)
+{
+	uint64_t v0 = 0x736f6d6570736575ULL ^ key->key[0];
+	uint64_t v1 = 0x646f72616e646f6dULL ^ key->key[1];
+	uint64_t v2 = 0x6c7967656e657261ULL ^ key->key[0];
+	uint64_t v3 = 0x7465646279746573ULL ^ key->key[1];
+	uint64_t b = 8ULL << 56;
+
+	v3 ^= a;
+	TH_SIPROUND;
+	TH_SIPROUND;
+	v0 ^= a;
+	v3 ^= b;
+	TH_SIPROUND;
+	TH_SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	TH_SIPROUND;
+	TH_SIPROUND;
+	TH_SIPROUND;
+	TH_SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Trace events (linux/tracepoint.h)                                  */
 
+#ifdef TH_SHIM_BENCH
+bool th_trace_on;	/* bench/native: tracepoints off, as a kernel boots */
+#else
 bool th_trace_on = true;
+#endif
 unsigned long th_trace_events;
 void (*th_trace_hook)(const char *event, const void *entry);

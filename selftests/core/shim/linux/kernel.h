@@ -37,6 +37,7 @@
  * Marked accesses as relaxed C11 atomics, acquire/release as such, so that
  * ThreadSanitizer knows which races are intended and which orderings exist.
  */
+#ifndef TH_SHIM_BENCH
 #define READ_ONCE(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v) do {						\
 	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED);			\
@@ -53,6 +54,16 @@
 	th_shim_jitter();						\
 	_v;								\
 })
+#else
+/*
+ * TH_SHIM_BENCH (bench/native only): the same orderings without the test
+ * hooks and jitter, as a production kernel build has none.
+ */
+#define READ_ONCE(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define smp_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define smp_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#endif
 #define smp_wmb()	__atomic_thread_fence(__ATOMIC_RELEASE)
 #define smp_rmb()	__atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define smp_mb()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
@@ -70,11 +81,17 @@ typedef struct {
 #define atomic64_inc(v)		atomic64_add(1, (v))
 
 /* Lockdep: checked for real, against the owner the shim mutex records. */
+#ifndef TH_SHIM_BENCH
 #define lockdep_is_held(l)	(__atomic_load_n(&(l)->owner, __ATOMIC_RELAXED) == th_shim_self())
 #define lockdep_assert_held(l) do {					\
 	if (!lockdep_is_held(l))					\
 		th_shim_error("lockdep_assert_held", __FILE__, __LINE__); \
 } while (0)
+#else
+/* TH_SHIM_BENCH: a kernel without CONFIG_LOCKDEP never evaluates these. */
+#define lockdep_is_held(l)	1
+#define lockdep_assert_held(l)	do { } while (0)
+#endif
 
 unsigned long th_shim_self(void);
 

@@ -21,6 +21,7 @@ static inline void mutex_init(struct mutex *l)
 	__atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
 }
 
+#ifndef TH_SHIM_BENCH
 static inline void mutex_lock(struct mutex *l)
 {
 	pthread_mutex_lock(&l->m);
@@ -36,6 +37,19 @@ static inline void mutex_unlock(struct mutex *l)
 	__atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&l->m);
 }
+
+#else
+/* TH_SHIM_BENCH (bench/native only): no owner bookkeeping, as without lockdep. */
+static inline void mutex_lock(struct mutex *l)
+{
+	pthread_mutex_lock(&l->m);
+}
+
+static inline void mutex_unlock(struct mutex *l)
+{
+	pthread_mutex_unlock(&l->m);
+}
+#endif
 
 static inline void mutex_destroy(struct mutex *l)
 {

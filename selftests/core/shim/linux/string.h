@@ -17,8 +17,11 @@
 #include <string.h>
 #include "../th_shim.h"
 
+#ifndef TH_SHIM_BENCH
 #define memcpy(d, s, n)	th_shim_memcpy((d), (s), (n))
 #define memset(d, c, n)	th_shim_memset((d), (c), (n))
 #define memcmp(a, b, n)	th_shim_memcmp((a), (b), (n))
+#endif
+/* TH_SHIM_BENCH (bench/native only): libc's, as a kernel build has its own. */
 
 #endif

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// bench/native: Go's classic runtime map (Go 1.19, map[uint64]uint64, the
+// fast64 paths) on the key stream and plan of keys.h, restated here:
+//
+//	key(i) = splitmix64 finalizer of (i+1)*0x9e3779b97f4a7c15
+//	hits key(0..n-1), misses key(n..2n-1), value = key ^ 0x5555555555555555
+//	reps = max(1, T/n) fresh maps (make, no hint): insert, lookup hits,
+//	lookup misses, delete all, each timed; churn: n/2 entries, then
+//	max(n, T)/2 pairs insert ring(j+n/2), delete ring(j), ring = 2n keys.
+//
+// Built with a plain `go build`; the runtime's defaults (GOGC=100, the
+// garbage collector running when it likes, also inside timed phases).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+)
+
+const (
+	golden   = 0x9e3779b97f4a7c15
+	valueXor = 0x5555555555555555
+)
+
+func key(i uint64) uint64 {
+	z := (i + 1) * golden
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+var (
+	n      = flag.Uint64("n", 0, "entries")
+	target = flag.Uint64("t", 4000000, "operations per measurement, at least")
+	run    = flag.String("r", "0", "run label, echoed")
+)
+
+func report(workload string, ops uint64, d time.Duration, check uint64) {
+	ns := uint64(d.Nanoseconds())
+	fmt.Printf("native: impl=go n=%d run=%s workload=%s ops=%d ns=%d nsop=%.3f check=%016x\n",
+		*n, *run, workload, ops, ns, float64(ns)/float64(ops), check)
+}
+
+//go:noinline
+func lookups(m map[uint64]uint64, keys []uint64) (sum, found uint64) {
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			sum += v
+			found++
+		}
+	}
+	return
+}
+
+// Each key's index depends on the value the previous lookup found (dep is
+// 0 at run time): lookups cannot overlap. A latency diagnostic.
+//
+//go:noinline
+func lookupsDep(m map[uint64]uint64, keys []uint64, dep uint64) (sum, found uint64) {
+	var v uint64
+	for i := range keys {
+		if x, ok := m[keys[uint64(i)+(v&dep)]]; ok {
+			v = x
+			sum += x
+			found++
+		}
+	}
+	return
+}
+
+func main() {
+	flag.Parse()
+	if *n < 2 {
+		fmt.Fprintln(os.Stderr, "usage: go_native -n ENTRIES [-t TARGET_OPS] [-r RUN]")
+		os.Exit(2)
+	}
+	N := *n
+	keys := make([]uint64, 2*N)
+	for i := range keys {
+		keys[i] = key(uint64(i))
+	}
+	reps := *target / N
+	if reps == 0 {
+		reps = 1
+	}
+	var dIns, dHit, dMiss, dDel, dDep time.Duration
+	var ckIns, ckHit, ckMiss, ckDel, ckDep uint64
+	dep := uint64(len(os.Args)) >> 60 // 0, unknown to the compiler
+	for r := uint64(0); r < reps; r++ {
+		m := make(map[uint64]uint64)
+		t0 := time.Now()
+		for _, k := range keys[:N] {
+			m[k] = k ^ valueXor
+		}
+		dIns += time.Since(t0)
+		ckIns += uint64(len(m))
+
+		t0 = time.Now()
+		sum, found := lookups(m, keys[:N])
+		dHit += time.Since(t0)
+		if found != N {
+			fmt.Fprintf(os.Stderr, "go: lookup_hit found %d of %d\n", found, N)
+			os.Exit(1)
+		}
+		ckHit += sum
+
+		t0 = time.Now()
+		_, found = lookups(m, keys[N:])
+		dMiss += time.Since(t0)
+		ckMiss += found
+
+		t0 = time.Now()
+		sum, found = lookupsDep(m, keys[:N], dep)
+		dDep += time.Since(t0)
+		if found != N {
+			fmt.Fprintf(os.Stderr, "go: lookup_hit_dep found %d of %d\n", found, N)
+			os.Exit(1)
+		}
+		ckDep += sum
+
+		t0 = time.Now()
+		for _, k := range keys[:N] {
+			delete(m, k)
+		}
+		dDel += time.Since(t0)
+		ckDel += uint64(len(m))
+	}
+	ops := reps * N
+	report("insert", ops, dIns, ckIns)
+	report("lookup_hit", ops, dHit, ckHit)
+	report("lookup_miss", ops, dMiss, ckMiss)
+	report("lookup_hit_dep", ops, dDep, ckDep)
+	report("delete", ops, dDel, ckDel)
+
+	m := make(map[uint64]uint64)
+	for _, k := range keys[:N/2] {
+		m[k] = k ^ valueXor
+	}
+	pairs := N
+	if *target > N {
+		pairs = *target
+	}
+	pairs /= 2
+	ring := 2 * N
+	in, out := N/2, uint64(0)
+	t0 := time.Now()
+	for i := uint64(0); i < pairs; i++ {
+		k := keys[in]
+		m[k] = k ^ valueXor
+		delete(m, keys[out])
+		if in++; in == ring {
+			in = 0
+		}
+		if out++; out == ring {
+			out = 0
+		}
+	}
+	report("churn", 2*pairs, time.Since(t0), uint64(len(m)))
+}

@@ -1,0 +1,360 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The native section of bench/RESULTS.md, from bench/native/run.sh's output.
+
+Used by bench/mkresults.py (--native). Reads the "native:" lines the three
+drivers print (one per workload per run), the "native-env:" lines run.sh
+adds (machine, versions, commands) and the "native-ir:" lines (callgrind
+instruction counts), and returns the section as Markdown text.
+
+Medians are over the runs; ratios are medians of per-run ratios (the three
+implementations ran back to back in each run, so noise that hits one
+tends to hit the others), as speed ratios: peer ns/op / tophash ns/op, so
+above 1 tophash is faster. A checksum that differs between the
+implementations for the same workload is an error (NativeError), not a
+timing: the drivers did not do the same work.
+"""
+import statistics
+
+IMPLS = ("tophash", "go", "abseil")
+IMPL_LABEL = {"tophash": "tophash", "go": "Go 1.19 map", "abseil": "abseil"}
+SIZE_LABEL = {1024: "1k", 131072: "128k", 4194304: "4M"}
+# (tophash workload, peers' workload, label)
+ROWS = [
+    ("insert", "insert", "insert (from empty, growth included)"),
+    ("lookup_hit", "lookup_hit",
+     "lookup, hit: `tophash_lookup()` (one `rcu_read_lock()` per lookup)"),
+    ("lookup_hit_rcu64", "lookup_hit",
+     "lookup, hit: `tophash_lookup_rcu()`, 64 per `rcu_read_lock()` "
+     "(peers: their plain lookup)"),
+    ("lookup_miss", "lookup_miss", "lookup, miss: `tophash_lookup()`"),
+    ("lookup_miss_rcu64", "lookup_miss",
+     "lookup, miss: `tophash_lookup_rcu()`, 64 per `rcu_read_lock()` "
+     "(peers: their plain lookup)"),
+    ("lookup_hit_dep", "lookup_hit_dep",
+     "lookup, hit, dependent chain (diagnostic: each key depends on the "
+     "previous value, so lookups cannot overlap)"),
+    ("delete", "delete", "delete (all keys)"),
+    ("churn", "churn", "churn 50/50 insert/delete at n/2 entries"),
+]
+# Workloads whose checksums must agree between implementations.
+CHECKED = ("insert", "lookup_hit", "lookup_miss", "lookup_hit_dep", "delete",
+           "churn")
+TARGET_SIZES = (131072, 4194304)
+GO_TARGET = 1.5           # tophash at least 1.5x faster than Go
+ABSEIL_TARGET = 1 / 1.2   # tophash within 1.2x of abseil
+
+
+class NativeError(Exception):
+    pass
+
+
+def _kv(text):
+    out = {}
+    for tok in text.split():
+        if "=" in tok:
+            k, v = tok.split("=", 1)
+            out[k] = v
+    return out
+
+
+def parse(path):
+    nsop = {}    # (impl, n, workload) -> {run: ns/op}
+    ops = {}     # (impl, n, workload) -> ops of one measurement
+    checks = {}  # (impl, n, workload) -> {check}
+    env = {}
+    ir = []      # dicts
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("native-env: "):
+                k, _, v = line[len("native-env: "):].partition("=")
+                env[k] = v
+            elif line.startswith("native-ir: "):
+                ir.append(_kv(line[len("native-ir: "):]))
+            elif line.startswith("native: "):
+                d = _kv(line[len("native: "):])
+                key = (d["impl"], int(d["n"]), d["workload"])
+                nsop.setdefault(key, {})[d["run"]] = float(d["nsop"])
+                ops[key] = int(d["ops"])
+                checks.setdefault(key, set()).add(d["check"])
+    return nsop, ops, checks, env, ir
+
+
+def verify(checks, sizes):
+    """Every implementation did the same work: equal checksums."""
+    bad = []
+    for n in sizes:
+        for w in CHECKED:
+            seen = {impl: checks.get((impl, n, w)) for impl in IMPLS}
+            vals = set()
+            for impl, v in seen.items():
+                if v is None:
+                    continue
+                if len(v) != 1:
+                    bad.append(f"n={n} {w}: {impl} differs between runs {sorted(v)}")
+                vals |= v
+            if len(vals) > 1:
+                bad.append(f"n={n} {w}: checksums differ: " +
+                           ", ".join(f"{i}={sorted(v)}" for i, v in seen.items() if v))
+        for w, peer in (("lookup_hit_rcu64", "lookup_hit"),
+                        ("lookup_miss_rcu64", "lookup_miss")):
+            a, b = checks.get(("tophash", n, w)), checks.get(("tophash", n, peer))
+            if a and b and a != b:
+                bad.append(f"n={n} {w}: checksum {sorted(a)} != {peer}'s {sorted(b)}")
+    if bad:
+        raise NativeError("the implementations did not do the same work:\n  " +
+                          "\n  ".join(bad))
+
+
+def _med(d):
+    return statistics.median(d.values()) if d else None
+
+
+def _ratios(th, peer):
+    """Per-run speed ratios peer/tophash over the runs both have."""
+    return [peer[r] / th[r] for r in th if r in peer and th[r] > 0]
+
+
+def _rcell(rs):
+    if not rs:
+        return "-", None
+    m = statistics.median(rs)
+    if len(rs) == 1:
+        return f"**{m:.2f}**", m
+    return f"**{m:.2f}** ({min(rs):.2f}-{max(rs):.2f})", m
+
+
+def _ns(d):
+    if not d:
+        return "-"
+    v = sorted(d.values())
+    m = statistics.median(v)
+    if len(v) == 1:
+        return f"{m:.1f}"
+    return f"{m:.1f} ({v[0]:.1f}-{v[-1]:.1f})"
+
+
+def _size(n):
+    return SIZE_LABEL.get(n, f"{n:,}")
+
+
+def section(path, command):
+    nsop, ops, checks, env, ir = parse(path)
+    sizes = sorted({k[1] for k in nsop})
+    verify(checks, sizes)
+    nruns = len({r for v in nsop.values() for r in v})
+    o = []
+    o.append("# Natively on the host: tophash (userspace build) vs Go 1.19 map "
+             "vs abseil flat_hash_map")
+    o.append("")
+    o.append("Generated by `bench/mkresults.py --native` from a "
+             "`make bench-native` run (`bench/native/run.sh`). Do not edit: "
+             "rerun `make bench-native` (or `make bench`, which ends with it).")
+    o.append("")
+    o.append("## Machine and run")
+    o.append("")
+    o.append("| | |")
+    o.append("|---|---|")
+    o.append(f"| CPU | {env.get('cpu', '?')}, {env.get('nproc', '?')} CPUs "
+             f"(`nproc`), hypervisor: {env.get('hypervisor') or 'none'}; "
+             f"{env.get('caches', '?')} |")
+    o.append(f"| memory, kernel | {env.get('mem', '?')}, Linux "
+             f"{env.get('kernel', '?')}; transparent huge pages "
+             f"`{env.get('thp', '?')}` |")
+    o.append(f"| hardware counters | {env.get('perf_counters', '?')} "
+             f"(`perf stat -e instructions true`); instruction counts below "
+             f"are from callgrind |")
+    o.append(f"| compilers, libraries | {env.get('gcc', '?')}; "
+             f"{env.get('gxx', '?')}; {env.get('go', '?')}; "
+             f"{env.get('absl', '?')}; {env.get('urcu', '?')}; "
+             f"{env.get('glibc', '?')} |")
+    o.append(f"| tophash build | `{env.get('build_tophash', '?')}` |")
+    o.append(f"| Go build | `{env.get('build_go', '?')}` (a plain `go build`; "
+             f"runtime defaults, GOGC=100) |")
+    o.append(f"| abseil build | `{env.get('build_abseil', '?')}` |")
+    o.append(f"| command | `{command}` |")
+    o.append(f"| runs | {env.get('runs', nruns)} interleaved runs: "
+             f"`{env.get('run_command', '?')}`; at least "
+             f"{int(env.get('target', '0')):,} operations per measurement; "
+             f"malloc huge pages (`glibc.malloc.hugetlb=1`) for tophash and "
+             f"abseil: {'yes' if env.get('glibc_thp') == '1' else 'no'} |")
+    o.append(f"| runtime | {env.get('elapsed', '?')} s (builds, runs, "
+             f"callgrind) |")
+    o.append("")
+
+    o.append("## How to read this")
+    o.append("")
+    o.append(
+        "Three drivers, one per implementation (`bench/native/`: "
+        "`tophash_native.c`, `go_native.go`, `absl_native.cc`), run the same "
+        "plan on the same keys (`bench/native/keys.h`): 8-byte keys "
+        "`splitmix64` of the index, 8-byte values; hits are keys 0..n-1, "
+        "misses keys n..2n-1 of the same stream (disjoint). For n entries "
+        "and at least T operations per measurement, max(1, T/n) fresh maps "
+        "(no size hint): insert the n keys, look every hit up, every miss, "
+        "every hit again as a dependent chain, delete every key, each phase "
+        "timed; ns/op is the phase time over the operations. Churn: a map "
+        "holding n/2 keys, then T/2 pairs (insert the next key of a ring of "
+        "2n, delete the oldest), 2 operations per pair. Each driver checks "
+        "its results and prints a checksum; the three must agree (they do in "
+        "this run, or this file would not have been written). Each run "
+        "executes, for each n, the three drivers back to back in an order "
+        "that rotates from run to run. Cells are the median ns/op over the "
+        "runs (with the range); ratios are the median of per-run speed "
+        "ratios, the peer's ns/op over tophash's (with the range): above 1 "
+        "tophash is faster.")
+    o.append("")
+    o.append(
+        "The tophash driver includes `kmod/tophash_core.c` unchanged, built "
+        "against `selftests/core/shim` with `-DTH_SHIM_BENCH`: libc's "
+        "`memcpy`/`memcmp`/`memset` (the test builds use word-wise atomic "
+        "copies for ThreadSanitizer), no test hooks or jitter, tracepoints "
+        "off (as a booted kernel has them), no lockdep bookkeeping, liburcu's "
+        "read side inlined (`_LGPL_SOURCE`) for `rcu_read_lock()`, "
+        "`siphash_1u64()` unrolled as in `lib/siphash.c`. It keeps what the "
+        "design costs: the per-map writer mutex (a pthread mutex), the "
+        "SipHash-2-4 keyed hash, RCU-deferred frees (the shim runs queued "
+        "callbacks on the writer's thread after a grace period every 64 "
+        "callbacks, inside timed phases when growth queues them; a map "
+        "destroyed between repetitions is flushed untimed). Go: "
+        "`map[uint64]uint64` (the runtime's `_fast64` paths, AES-NI hash), "
+        "garbage collection running when the runtime decides, timed phases "
+        "included; Go's heap asks for transparent huge pages itself, glibc's "
+        "malloc does not unless told. abseil: `flat_hash_map<uint64_t, "
+        "uint64_t>` with `absl::Hash`, `m[k] = v`, `find`, `erase`. Inserts "
+        "are upserts in all three (`TOPHASH_ANY`, like Go's `m[k] = v`).")
+    o.append("")
+
+    results = []   # (n, workload, peer, median speed ratio)
+    for n in sizes:
+        o.append(f"## n = {n:,} ({_size(n)}) entries")
+        o.append("")
+        o.append("| workload | ops | tophash ns/op | Go ns/op | abseil ns/op "
+                 "| tophash vs Go | tophash vs abseil |")
+        o.append("|---|---:|---:|---:|---:|---:|---:|")
+        for tw, pw, label in ROWS:
+            th = nsop.get(("tophash", n, tw), {})
+            go = nsop.get(("go", n, pw), {})
+            ab = nsop.get(("abseil", n, pw), {})
+            if not (th or go or ab):
+                continue
+            nops = ops.get(("tophash", n, tw)) or ops.get(("go", n, pw)) or 0
+            gcell, gr = _rcell(_ratios(th, go))
+            acell, ar = _rcell(_ratios(th, ab))
+            o.append(f"| {label} | {nops:,} | {_ns(th)} | {_ns(go)} | "
+                     f"{_ns(ab)} | {gcell} | {acell} |")
+            for peer, r in (("Go", gr), ("abseil", ar)):
+                if r is not None:
+                    results.append((n, tw, peer, r))
+        o.append("")
+
+    o.append("## Ratios at a glance (speed ratio, above 1 tophash is faster)")
+    o.append("")
+    hdr = "| workload |"
+    sep = "|---|"
+    for peer in ("Go", "abseil"):
+        for n in sizes:
+            hdr += f" vs {peer} {_size(n)} |"
+            sep += "---:|"
+    o.append(hdr)
+    o.append(sep)
+    for tw, pw, label in ROWS:
+        row = f"| {tw} |"
+        any_ = False
+        for peer in ("go", "abseil"):
+            for n in sizes:
+                rs = _ratios(nsop.get(("tophash", n, tw), {}),
+                             nsop.get((peer, n, pw), {}))
+                if rs:
+                    any_ = True
+                    row += f" {statistics.median(rs):.2f} |"
+                else:
+                    row += " - |"
+        if any_:
+            o.append(row)
+    o.append("")
+
+    o.append("## Do lookups overlap? (dependent-chain time / independent time)")
+    o.append("")
+    o.append("The same hits timed twice: independently (the CPU may start the "
+             "next lookup's memory accesses while one waits for a cache "
+             "miss) and as a dependent chain (it cannot). The quotient is how "
+             "much the independent loop gained from overlapping lookups: "
+             "about 1 means each lookup paid its full memory latency alone.")
+    o.append("")
+    o.append("| n | tophash | Go | abseil |")
+    o.append("|---|---:|---:|---:|")
+    for n in sizes:
+        row = f"| {_size(n)} |"
+        for impl in IMPLS:
+            dep = nsop.get((impl, n, "lookup_hit_dep"), {})
+            ind = nsop.get((impl, n, "lookup_hit"), {})
+            qs = [dep[r] / ind[r] for r in dep if r in ind and ind[r] > 0]
+            row += f" {statistics.median(qs):.2f} |" if qs else " - |"
+        o.append(row)
+    o.append("")
+
+    if ir:
+        o.append("## Instructions per lookup (callgrind)")
+        o.append("")
+        o.append("No hardware counters here, so the counts come from "
+                 "callgrind (an instruction count, not a timing): each "
+                 "driver once at n = 131,072, the inclusive instructions of "
+                 "its lookup loop function over the lookups it made (hits and "
+                 "misses together; the dependent chain is hits only). "
+                 "valgrind cannot run Go binaries, so Go has no row.")
+        o.append("")
+        o.append("| implementation | loop | lookups | instructions per lookup |")
+        o.append("|---|---|---:|---:|")
+        desc = {"lookups": "hits + misses",
+                "lookups_rcu": "hits + misses, `tophash_lookup_rcu()` 64 per section",
+                "lookups_dep": "dependent chain, hits"}
+        for d in ir:
+            o.append(f"| {d['impl']} | `{d['fn']}`: {desc.get(d['fn'], '')} | "
+                     f"{int(d['lookups']):,} | "
+                     f"{int(d['ir']) / int(d['lookups']):.0f} |")
+        o.append("")
+
+    o.append("## Targets (natively)")
+    o.append("")
+    o.append("Lookups at least 1.5x faster than Go 1.19's map at 128k and 4M "
+             "entries, and within 1.2x of abseil (tophash's time at most 1.2x "
+             "abseil's, a speed ratio of at least 0.83). Measured: the median "
+             "per-run speed ratio.")
+    o.append("")
+    o.append("| n | tophash path | vs Go: >= 1.5x | | vs abseil: >= 0.83x | |")
+    o.append("|---|---|---:|---|---:|---|")
+    for n in TARGET_SIZES:
+        if n not in sizes:
+            continue
+        for tw, pw, path_lbl in (
+                ("lookup_hit", "lookup_hit", "hit, `tophash_lookup()`"),
+                ("lookup_miss", "lookup_miss", "miss, `tophash_lookup()`"),
+                ("lookup_hit_rcu64", "lookup_hit",
+                 "hit, `tophash_lookup_rcu()`, 64 per section"),
+                ("lookup_miss_rcu64", "lookup_miss",
+                 "miss, `tophash_lookup_rcu()`, 64 per section")):
+            th = nsop.get(("tophash", n, tw), {})
+            row = f"| {_size(n)} | {path_lbl} |"
+            for peer, lim in (("go", GO_TARGET), ("abseil", ABSEIL_TARGET)):
+                rs = _ratios(th, nsop.get((peer, n, pw), {}))
+                if not rs:
+                    row += " - | |"
+                    continue
+                m = statistics.median(rs)
+                row += f" {m:.2f}x | {'met' if m >= lim else '**missed**'} |"
+            o.append(row)
+    o.append("")
+    wins = [(n, lbl, peer, r) for n, lbl, peer, r in results if r >= 1.0]
+    losses = [(n, lbl, peer, r) for n, lbl, peer, r in results if r < 1.0]
+    o.append(f"tophash is slower in {len(losses)} of the {len(results)} "
+             f"(size, workload, peer) comparisons above (median speed ratio "
+             f"below 1).")
+    o.append("")
+    if wins:
+        o.append("Where tophash is faster:")
+        o.append("")
+        for n, lbl, peer, r in wins:
+            o.append(f"- {_size(n)}, {lbl}: {r:.2f}x {peer}")
+        o.append("")
+    return "\n".join(o).rstrip() + "\n"

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bench/native: the tophash map core (kmod/tophash_core.c, unchanged) built
+ * in userspace against selftests/core/shim with -DTH_SHIM_BENCH (libc's
+ * memcpy/memcmp, no test hooks, tracepoints off, lib/siphash.c's
+ * siphash_1u64), timed on the key stream and plan of keys.h. 8-byte keys,
+ * 8-byte values, no size hint (growth included), updates with
+ * TOPHASH_ANY (an upsert, like Go's m[k] = v).
+ *
+ * Lookups: "lookup_hit"/"lookup_miss" call tophash_lookup(), which takes
+ * rcu_read_lock() for each key; "lookup_hit_rcu64"/"lookup_miss_rcu64" call
+ * tophash_lookup_rcu() 64 keys per rcu_read_lock() section.
+ *
+ * A map destroyed after a repetition goes to RCU; rcu_barrier() frees it
+ * there, untimed, so a later repetition's timed phase does not pay for an
+ * earlier map's teardown (Go's and abseil's teardown is untimed too). RCU
+ * callbacks queued by growth inside a timed phase run where the shim runs
+ * them (every 64 callbacks, after a grace period): that stays in the time.
+ */
+#include "../../kmod/tophash_core.c"
+#include "keys.h"
+
+#define IMPL		"tophash"
+#define RCU_BATCH	64
+
+static struct tophash_map *map_new(void)
+{
+	struct tophash_create c = {
+		.size = sizeof(c),
+		.key_size = 8,
+		.value_size = 8,
+		.size_hint = 0,
+		.max_entries = ~0ULL,
+	};
+	struct tophash_map *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		abort();
+	tophash_map_init(m);
+	if (tophash_map_create(m, &c, 1)) {
+		fprintf(stderr, "tophash_map_create failed\n");
+		exit(1);
+	}
+	return m;
+}
+
+static void map_free(struct tophash_map *m)
+{
+	tophash_map_destroy(m);
+	rcu_barrier();
+	free(m);
+}
+
+static void die(const char *what, uint64_t i, int err)
+{
+	fprintf(stderr, "%s: %s failed at %llu: %d\n", IMPL, what,
+		(unsigned long long)i, err);
+	exit(1);
+}
+
+/*
+ * Sum of the values found; *found counts them. One rcu section per key.
+ * The lookup loops are not inlined, as in the other two drivers, so that
+ * callgrind can count them (run.sh).
+ */
+__attribute__((noinline)) static uint64_t lookups(struct tophash_map *m, const uint64_t *keys,
+			uint64_t n, uint64_t *found)
+{
+	uint64_t i, sum = 0, v, f = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!tophash_lookup(m, &keys[i], &v)) {
+			sum += v;
+			f++;
+		}
+	}
+	*found += f;
+	return sum;
+}
+
+/*
+ * Hits where each key's index depends on the value the previous lookup
+ * found (@dep is 0 at run time, unknown to the compiler): the CPU cannot
+ * start a lookup before the previous one has its value, so lookups never
+ * overlap. A diagnostic: per-lookup latency, no memory-level parallelism.
+ */
+__attribute__((noinline)) static uint64_t lookups_dep(struct tophash_map *m, const uint64_t *keys,
+			    uint64_t n, uint64_t dep, uint64_t *found)
+{
+	uint64_t i, sum = 0, v = 0, f = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!tophash_lookup(m, &keys[i + (v & dep)], &v)) {
+			sum += v;
+			f++;
+		}
+	}
+	*found += f;
+	return sum;
+}
+
+/* The same, RCU_BATCH keys per read-side section. */
+__attribute__((noinline)) static uint64_t lookups_rcu(struct tophash_map *m, const uint64_t *keys,
+			    uint64_t n, uint64_t *found)
+{
+	uint64_t i, j, end, sum = 0, v, f = 0;
+
+	for (i = 0; i < n; i = end) {
+		end = i + RCU_BATCH < n ? i + RCU_BATCH : n;
+		rcu_read_lock();
+		for (j = i; j < end; j++) {
+			if (!tophash_lookup_rcu(m, &keys[j], &v)) {
+				sum += v;
+				f++;
+			}
+		}
+		rcu_read_unlock();
+	}
+	*found += f;
+	return sum;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t t0, reps, r, i, n, pairs, ring, in, out, found;
+	uint64_t ns_ins = 0, ns_hit = 0, ns_miss = 0, ns_del = 0;
+	uint64_t ns_hit_rcu = 0, ns_miss_rcu = 0, ns_dep = 0, ck_dep = 0;
+	uint64_t dep = (uint64_t)argc >> 60;	/* 0, unknown to the compiler */
+	uint64_t ck_ins = 0, ck_hit = 0, ck_miss = 0, ck_del = 0;
+	uint64_t ck_hit_rcu = 0, ck_miss_rcu = 0;
+	struct tophash_map *m;
+	struct nb_args a;
+	uint64_t *keys;
+	siphash_key_t sk = { { 0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL } };
+	int err;
+
+	nb_parse(argc, argv, &a);
+	n = a.n;
+	/* The bench build's siphash_1u64() must be the kernel's function. */
+	if (siphash_1u64(0x1122334455667788ULL, &sk) !=
+	    siphash(&(u64){ 0x1122334455667788ULL }, 8, &sk)) {
+		fprintf(stderr, "%s: siphash_1u64 != siphash of 8 bytes\n", IMPL);
+		return 1;
+	}
+	keys = malloc(2 * n * sizeof(*keys));
+	if (!keys)
+		abort();
+	for (i = 0; i < 2 * n; i++)
+		keys[i] = nb_key(i);
+	rcu_register_thread();
+
+	reps = a.target / n ? a.target / n : 1;
+	if (a.only_lookups)
+		reps = 1;
+	for (r = 0; r < reps; r++) {
+		m = map_new();
+		t0 = nb_now_ns();
+		for (i = 0; i < n; i++) {
+			u64 v = keys[i] ^ NB_VALUE_XOR;
+
+			err = tophash_update(m, &keys[i], &v, TOPHASH_ANY);
+			if (err)
+				die("update", i, err);
+		}
+		ns_ins += nb_now_ns() - t0;
+		ck_ins += m->count;
+
+		if (a.only_lookups) {	/* for a profiler: lookups only, long */
+			uint64_t passes = a.target / n ? a.target / n : 1, p;
+
+			for (p = 0; p < passes; p++) {
+				found = 0;
+				ck_hit += lookups(m, keys, n, &found);
+				ck_miss += lookups(m, keys + n, n, &found);
+			}
+			printf("lookups done: %llu\n", (unsigned long long)ck_hit);
+			map_free(m);
+			free(keys);
+			rcu_unregister_thread();
+			return 0;
+		}
+
+		found = 0;
+		t0 = nb_now_ns();
+		ck_hit += lookups(m, keys, n, &found);
+		ns_hit += nb_now_ns() - t0;
+		if (found != n)
+			die("lookup_hit", found, -ENOENT);
+
+		found = 0;
+		t0 = nb_now_ns();
+		lookups(m, keys + n, n, &found);
+		ns_miss += nb_now_ns() - t0;
+		ck_miss += found;
+
+		found = 0;
+		t0 = nb_now_ns();
+		ck_hit_rcu += lookups_rcu(m, keys, n, &found);
+		ns_hit_rcu += nb_now_ns() - t0;
+		if (found != n)
+			die("lookup_hit_rcu64", found, -ENOENT);
+
+		found = 0;
+		t0 = nb_now_ns();
+		lookups_rcu(m, keys + n, n, &found);
+		ns_miss_rcu += nb_now_ns() - t0;
+		ck_miss_rcu += found;
+
+		found = 0;
+		t0 = nb_now_ns();
+		ck_dep += lookups_dep(m, keys, n, dep, &found);
+		ns_dep += nb_now_ns() - t0;
+		if (found != n)
+			die("lookup_hit_dep", found, -ENOENT);
+
+		t0 = nb_now_ns();
+		for (i = 0; i < n; i++) {
+			err = tophash_delete(m, &keys[i]);
+			if (err)
+				die("delete", i, err);
+		}
+		ns_del += nb_now_ns() - t0;
+		ck_del += m->count;
+		map_free(m);
+	}
+	nb_print(IMPL, &a, "insert", reps * n, ns_ins, ck_ins);
+	nb_print(IMPL, &a, "lookup_hit", reps * n, ns_hit, ck_hit);
+	nb_print(IMPL, &a, "lookup_miss", reps * n, ns_miss, ck_miss);
+	nb_print(IMPL, &a, "lookup_hit_rcu64", reps * n, ns_hit_rcu, ck_hit_rcu);
+	nb_print(IMPL, &a, "lookup_miss_rcu64", reps * n, ns_miss_rcu, ck_miss_rcu);
+	nb_print(IMPL, &a, "lookup_hit_dep", reps * n, ns_dep, ck_dep);
+	nb_print(IMPL, &a, "delete", reps * n, ns_del, ck_del);
+
+	/* churn: n/2 live entries, a sliding window over a ring of 2n keys */
+	m = map_new();
+	for (i = 0; i < n / 2; i++) {
+		u64 v = keys[i] ^ NB_VALUE_XOR;
+
+		err = tophash_update(m, &keys[i], &v, TOPHASH_ANY);
+		if (err)
+			die("update", i, err);
+	}
+	pairs = (a.target > n ? a.target : n) / 2;
+	ring = 2 * n;
+	in = n / 2;
+	out = 0;
+	t0 = nb_now_ns();
+	for (i = 0; i < pairs; i++) {
+		u64 v = keys[in] ^ NB_VALUE_XOR;
+
+		err = tophash_update(m, &keys[in], &v, TOPHASH_ANY);
+		if (err)
+			die("churn update", i, err);
+		err = tophash_delete(m, &keys[out]);
+		if (err)
+			die("churn delete", i, err);
+		if (++in == ring)
+			in = 0;
+		if (++out == ring)
+			out = 0;
+	}
+	nb_print(IMPL, &a, "churn", 2 * pairs, nb_now_ns() - t0, m->count);
+	map_free(m);
+
+	if (th_trace_events) {
+		fprintf(stderr, "%s: %lu trace events fired with tracing off\n",
+			IMPL, th_trace_events);
+		return 1;
+	}
+	free(keys);
+	rcu_unregister_thread();
+	return 0;
+}
