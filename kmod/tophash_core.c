@@ -448,7 +448,7 @@ void tophash_map_destroy(struct tophash_map *m)
 
 /*
  * Overwrite live bytes in place (a value update). Readers may be copying
- * them: the write section makes their read_seqcount_retry() fail. IRQs are
+ * them: the write section (paired below) fails their seqcount check. IRQs are
  * off so that a reader in interrupt context on this CPU never spins on a
  * section it interrupted.
  */
