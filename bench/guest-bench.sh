@@ -51,6 +51,9 @@ HASHFN=__siphash_unaligned
 KO=/opt/tophash/tophash_bench.ko
 ko=$KO
 TR=/sys/kernel/tracing
+# No comm recording: toggling events would live-patch the scheduler's
+# tracepoints (text_poke_bp), which can livelock the other vCPU under TCG.
+echo 0 > $TR/options/record-cmd 2>/dev/null
 PIN=/sys/fs/bpf/slotreuse_bench
 mark=0
 

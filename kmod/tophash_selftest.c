@@ -310,6 +310,71 @@ static noinline void check_stress_overflow_clear(void)
 	tophash_map_free(st.m);
 }
 
+/* Identity keys whose low 20 bits are 0: bucket 0 of every array up to B=20. */
+static u64 th_key_chain0(u64 i)
+{
+	return (i + 1) << 20;
+}
+
+#define TH_CHAIN0	64	/* stable keys in bucket 0's chain: 8 buckets */
+#define TH_SPREAD	2048	/* keys that grow the map from B=2 to B=9 */
+
+/*
+ * Stable keys in one long chain while the map doubles under the readers:
+ * every doubling evacuates that chain and cuts its overflow links while
+ * readers may be scanning it (MEMORY-ORDERING.md, pair 9). A fresh map per
+ * round, so each round goes through all the doublings again.
+ */
+static noinline void check_stress_chain_evacuation(void)
+{
+	struct tophash_create c = { .key_size = 8, .value_size = sizeof(struct th_val),
+				    .flags = TOPHASH_F_IDENTITY_HASH, .size_hint = 14 };
+	u64 i, key, rounds = 0, lookups = 0, bad = 0, missing = 0, fail = 0;
+	unsigned long end = jiffies + msecs_to_jiffies(duration_ms);
+	struct tophash_info in = { 0 };
+	struct th_val v;
+
+	while (time_before(jiffies, end) && !fail) {
+		struct th_stress st = { .nkeys = TH_CHAIN0, .nstable = TH_CHAIN0,
+					.key_of = th_key_chain0 };
+
+		st.m = tophash_map_new(&c);
+		if (IS_ERR(st.m)) {
+			fail++;
+			break;
+		}
+		for (i = 0; i < TH_CHAIN0; i++) {
+			key = th_key_chain0(i);
+			th_make_val(&v, key, 0);
+			fail += !!tophash_update(st.m, &key, &v, TOPHASH_NOEXIST);
+		}
+		fail += !!th_stress_start(&st);
+		for (i = 0; i < TH_SPREAD; i++) {
+			/* low bits 1..1023: every bucket but 0, for B up to 10 */
+			key = ((i + 1) << 40) | (1 + i % 1023);
+			th_make_val(&v, key, rounds);
+			fail += !!tophash_update(st.m, &key, &v, TOPHASH_ANY);
+			if (i % 64 == 0)
+				cond_resched();
+		}
+		th_stress_stop(&st);
+		tophash_info(st.m, &in);
+		lookups += atomic64_read(&st.lookups) + atomic64_read(&st.timer_lookups);
+		bad += atomic64_read(&st.bad_value);
+		missing += atomic64_read(&st.missing_stable);
+		tophash_map_free(st.m);
+		rounds++;
+	}
+	pr_info("tophash_selftest: chain evacuation: rounds %llu, lookups %llu, bad values %llu, missing stable keys %llu, last B %u\n",
+		rounds, lookups, bad, missing, in.B);
+	TH_CHECK(fail == 0);
+	TH_CHECK(rounds > 0);
+	TH_CHECK(in.B >= 8);
+	TH_CHECK(lookups > 0);
+	TH_CHECK(bad == 0);
+	TH_CHECK(missing == 0);
+}
+
 static noinline void check_api_round_trip(void)
 {
 	struct tophash_create c = { .key_size = 8, .value_size = 8 };
@@ -338,6 +403,7 @@ static int __init tophash_selftest_init(void)
 	check_api_round_trip();
 	check_stress_growth();
 	check_stress_overflow_clear();
+	check_stress_chain_evacuation();
 	pr_info("tophash_selftest: %u of %u tests passed\n", tests_passed, tests_run);
 	return tests_passed == tests_run ? 0 : -EINVAL;
 }

@@ -47,6 +47,13 @@ static int trace_start(void)
 {
 	if (access(TRACEFS "/events/tophash", F_OK))
 		return -ENOENT;
+	/*
+	 * No comm recording: it would hook sched_switch/sched_wakeup each time
+	 * events go on or off, and the live-patching of the scheduler that this
+	 * takes (text_poke_bp) can livelock the other vCPU under QEMU TCG. The
+	 * flag is top-level only; a new instance inherits it.
+	 */
+	write_file(TRACEFS "/options/record-cmd", "0");
 	if (mkdir(INST, 0755) && errno != EEXIST)
 		return -errno;
 	if (write_file(INST "/buffer_size_kb", "8192") ||
