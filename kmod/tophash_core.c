@@ -16,6 +16,10 @@
 #include <linux/string.h>
 #include <linux/overflow.h>
 #include <linux/ktime.h>
+#include <linux/bitops.h>
+#include <linux/prefetch.h>
+#include <linux/cache.h>
+#include <asm/byteorder.h>
 #include <asm/unaligned.h>
 #include "tophash_core.h"
 
@@ -76,6 +80,78 @@ static inline u8 *th_key(const struct tophash_map *m, u8 *b, unsigned int i)
 static inline u8 *th_val(const struct tophash_map *m, u8 *b, unsigned int i)
 {
 	return b + m->val_off + i * m->value_size;
+}
+
+/*
+ * Keys and values whose size is a multiple of 8 bytes sit 8-byte aligned in
+ * a bucket (a bucket starts 8-byte aligned, after its 8 tophash bytes), so
+ * they are compared and copied a word at a time, inline, rather than by a
+ * call to memcmp()/memcpy() (a byte loop in some kernels). Lockless readers
+ * run these between the acquire of the slot's tophash and their seqcount
+ * retry; a delete may zero the words under them, hence the marked loads.
+ */
+#define TH_WORDS_MAX	64
+
+static __always_inline bool th_key_equal(const struct tophash_map *m,
+					 const u8 *k, const void *key)
+{
+	unsigned int n = m->key_size, w;
+
+	if ((n & 7) || n > TH_WORDS_MAX)
+		return !memcmp(k, key, n);
+	for (w = 0; w < n; w += 8)
+		/* Not a pair: th_lookup_chain()'s seqcount retry covers it. */
+		if (READ_ONCE(*(const u64 *)(k + w)) !=
+		    get_unaligned((const u64 *)((const u8 *)key + w)))
+			return false;
+	return true;
+}
+
+static __always_inline void th_copy_val(const struct tophash_map *m,
+					void *dst, const u8 *v)
+{
+	unsigned int n = m->value_size, w;
+
+	if ((n & 7) || n > TH_WORDS_MAX) {
+		memcpy(dst, v, n);
+		return;
+	}
+	for (w = 0; w < n; w += 8)
+		/* Not a pair: th_lookup_chain()'s seqcount retry covers it. */
+		put_unaligned(READ_ONCE(*(const u64 *)(v + w)),
+			      (u64 *)((u8 *)dst + w));
+}
+
+/*
+ * The 8 tophash bytes of a bucket as one word, slot i in bits 8i..8i+7.
+ * Word-at-a-time tests (SWAR) then find, without a carry or borrow crossing
+ * bytes, the slots a walk has to look at: 0x80 in each selected byte.
+ */
+#define TH_BYTES(c)	(0x0101010101010101ULL * (u8)(c))
+#define TH_HIGH		TH_BYTES(0x80)
+#define TH_LOW7		TH_BYTES(0x7f)
+
+/* Bytes of @w equal to @c. */
+static inline u64 th_bytes_eq(u64 w, u8 c)
+{
+	u64 x = w ^ TH_BYTES(c);
+
+	/* A byte's high bit ends up set iff the byte is nonzero. */
+	return ~(((x & TH_LOW7) + TH_LOW7) | x) & TH_HIGH;
+}
+
+/* Bytes of @w below minTopHash: the empty states and the evacuated marks. */
+static inline u64 th_bytes_state(u64 w)
+{
+	/* A byte's high bit ends up set iff the byte is >= minTopHash. */
+	return ~(((w & TH_LOW7) + TH_BYTES(0x80 - TOPHASH_MIN_TOPHASH)) | w) &
+	       TH_HIGH;
+}
+
+/* Slot of the lowest selected byte of a nonzero mask. */
+static inline unsigned int th_first_slot(u64 mask)
+{
+	return __ffs64(mask) / 8;
 }
 
 static inline u8 __rcu **th_ovf_ptr(const struct tophash_map *m, u8 *b)
@@ -505,7 +581,7 @@ static u8 *th_find(struct tophash_map *m, struct tophash_table *t,
 					return NULL;
 				continue;
 			}
-			if (!memcmp(th_key(m, b, i), key, m->key_size)) {
+			if (th_key_equal(m, th_key(m, b, i), key)) {
 				*slot = i;
 				return b;
 			}
@@ -870,7 +946,7 @@ again:
 					goto not_found;
 				continue;
 			}
-			if (memcmp(th_key(m, b, i), key, m->key_size))
+			if (!th_key_equal(m, th_key(m, b, i), key))
 				continue;
 			th_overwrite(m, bucket, th_val(m, b, i), val,
 				     m->value_size);
@@ -976,6 +1052,23 @@ static inline bool th_evacuated_acquire(const u8 *b)
 	return state > TOPHASH_EMPTY_ONE && state < TOPHASH_MIN_TOPHASH;
 }
 
+/*
+ * A lookup that hits reads three parts of a bucket, each found from the one
+ * before: the tophash bytes, the key, the value. For a bucket of a few cache
+ * lines, ask for all of them at once, so that their misses overlap.
+ */
+#define TH_PREFETCH_MAX	(4 * L1_CACHE_BYTES)
+
+static inline void th_prefetch_bucket(const struct tophash_map *m, const u8 *b)
+{
+	const u8 *p = PTR_ALIGN(b, L1_CACHE_BYTES), *end = b + m->bucket_size;
+
+	if (m->bucket_size > TH_PREFETCH_MAX)
+		return;
+	for (p += p == b ? L1_CACHE_BYTES : 0; p < end; p += L1_CACHE_BYTES)
+		prefetch(p);
+}
+
 /* Where a lockless search of one chain ended. */
 enum th_look {
 	TH_FOUND,	/* the value was copied out */
@@ -988,13 +1081,14 @@ enum th_look {
  * Search the chain at @b (primary bucket index @bucket of its array) for
  * @key with tophash @top and copy its value to @val. Lockless: under RCU.
  */
-static enum th_look th_lookup_chain(struct tophash_map *m, u8 *b,
-				    unsigned long bucket, const void *key,
-				    u8 top, void *val)
+static __always_inline enum th_look
+th_lookup_chain(struct tophash_map *m, u8 *b, unsigned long bucket,
+		const void *key, u8 top, void *val)
 {
 	seqcount_t *sc = th_seq(m, bucket);
 	unsigned int i, seq;
 	u8 *head = b;
+	u64 w, pick;
 	u8 state;
 
 	for (; b; b = th_overflow_rcu(m, b)) {
@@ -1004,7 +1098,20 @@ static enum th_look th_lookup_chain(struct tophash_map *m, u8 *b,
 		 * (and a reuse after it) of a slot we match is always seen.
 		 */
 		seq = read_seqcount_begin(sc);
-		for (i = 0; i < TH_SLOTS; i++) {
+		/*
+		 * One load picks the slots worth a look: those holding @top,
+		 * emptyRest or an evacuated mark. It is only a hint (every
+		 * picked slot is loaded again with acquire below); a slot it
+		 * passes over did not hold @top when it was read, so it holds
+		 * no key that stayed present for the whole lookup.
+		 * Pairs with the single-byte stores of th_publish_slot(),
+		 * th_set_state() and th_mark_evacuated(): no torn byte.
+		 */
+		w = le64_to_cpu(READ_ONCE(*(const __le64 *)b));
+		pick = th_bytes_eq(w, top) |
+		       (th_bytes_state(w) & ~th_bytes_eq(w, TOPHASH_EMPTY_ONE));
+		for (; pick; pick &= pick - 1) {
+			i = th_first_slot(pick);
 			/*
 			 * Pairs with smp_store_release() in th_publish_slot():
 			 * a full slot's key and value are visible; and in
@@ -1019,9 +1126,9 @@ static enum th_look th_lookup_chain(struct tophash_map *m, u8 *b,
 					return TH_MOVED;
 				continue;
 			}
-			if (memcmp(th_key(m, b, i), key, m->key_size))
+			if (!th_key_equal(m, th_key(m, b, i), key))
 				continue;
-			memcpy(val, th_val(m, b, i), m->value_size);
+			th_copy_val(m, val, th_val(m, b, i));
 #ifndef TH_WEAKEN_SEQCOUNT
 			/* Pairs with write_seqcount_end() in th_overwrite(). */
 			if (read_seqcount_retry(sc, seq))
@@ -1087,6 +1194,7 @@ again:
 	}
 	bucket = hash & (th_nbuckets(t->B) - 1);
 	b = th_bucket(m, t->buckets, bucket);
+	th_prefetch_bucket(m, b);
 	r = th_lookup_chain(m, b, bucket, key, th_top(hash), val);
 	if (r == TH_FOUND)
 		return 0;
@@ -1202,7 +1310,7 @@ int tophash_delete(struct tophash_map *m, const void *key)
 					goto out_unlock;
 				continue;
 			}
-			if (memcmp(th_key(m, b, i), key, m->key_size))
+			if (!th_key_equal(m, th_key(m, b, i), key))
 				continue;
 			th_clear_slot(m, bucket, b, i);
 			rest = th_mark_empty_rest(m, head, b, i);

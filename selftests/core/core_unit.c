@@ -1014,8 +1014,12 @@ TEST_F(MAP, lookup_follows_an_evacuation_into_the_new_array)
 	pm = m;
 	pkey = ik(3, 0x10, 0);
 	pval = 50;
-	/* At old slot 3: the reader checked slot 0's mark and scanned slots 0..2. */
-	pause_arm(m, ob3 + 3, step_update_pkey);
+	/*
+	 * At old slot 5: the reader checked slot 0's mark and read the bucket's
+	 * tophash word, which picked slot 5 (the key's tophash); its acquire
+	 * re-read then finds the evacuated mark the update left there.
+	 */
+	pause_arm(m, ob3 + 5, step_update_pkey);
 	EXPECT_EQ(0, get(m, ik(3, 0x15, 5), &v));
 	EXPECT_EQ(5, v);
 	EXPECT_EQ(1, pause_at.fired);

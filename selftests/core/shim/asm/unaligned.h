@@ -10,4 +10,11 @@
 	_s->x;								\
 })
 
+#define put_unaligned(v, p) do {					\
+	struct {							\
+		__typeof__(*(p)) x;					\
+	} __attribute__((packed)) *_d = (void *)(p);			\
+	_d->x = (v);							\
+} while (0)
+
 #endif
