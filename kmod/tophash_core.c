@@ -148,6 +148,17 @@ static inline u64 th_bytes_state(u64 w)
 	       TH_HIGH;
 }
 
+/*
+ * The tophash word of bucket @b. Lockless readers use it only as a hint
+ * (see th_lookup_chain()); writers hold m->lock, under which no byte of it
+ * changes. Pairs with the single-byte stores of th_publish_slot(),
+ * th_set_state() and th_mark_evacuated(): no torn byte.
+ */
+static inline u64 th_tophash_word(const u8 *b)
+{
+	return le64_to_cpu(READ_ONCE(*(const __le64 *)b));
+}
+
 /* Slot of the lowest selected byte of a nonzero mask. */
 static inline unsigned int th_first_slot(u64 mask)
 {
@@ -559,14 +570,39 @@ static void th_clear_slot(struct tophash_map *m, unsigned long bucket, u8 *b,
 	local_irq_restore(flags);
 }
 
+/*
+ * Writers' search of the chain at @b (under m->lock: no byte changes under
+ * it) for @key with tophash @top: its bucket, slot and depth, or NULL.
+ */
+static u8 *th_chain_find(struct tophash_map *m, u8 *b, const void *key, u8 top,
+			 unsigned int *slot, u32 *depth)
+{
+	u64 w, match;
+	u32 d;
+
+	for (d = 0; b; b = th_overflow(m, b), d++) {
+		w = th_tophash_word(b);
+		for (match = th_bytes_eq(w, top); match; match &= match - 1) {
+			*slot = th_first_slot(match);
+			if (th_key_equal(m, th_key(m, b, *slot), key)) {
+				*depth = d;
+				return b;
+			}
+		}
+		/* An emptyRest: nothing follows it in the chain. */
+		if (th_bytes_eq(w, TOPHASH_EMPTY_REST))
+			return NULL;
+	}
+	return NULL;
+}
+
 /* Find @key; return its bucket and slot or NULL. Works mid-growth. */
 static u8 *th_find(struct tophash_map *m, struct tophash_table *t,
 		   const void *key, u64 hash, unsigned int *slot)
 {
 	unsigned long mask = th_nbuckets(t->B) - 1;
-	u8 top = th_top(hash);
 	u8 *b = th_bucket(m, t->buckets, hash & mask);
-	unsigned int i;
+	u32 depth;
 
 	if (t->oldbuckets) {
 		u8 *ob = th_bucket(m, t->oldbuckets, hash & (th_noldbuckets(t) - 1));
@@ -574,20 +610,7 @@ static u8 *th_find(struct tophash_map *m, struct tophash_table *t,
 		if (!th_evacuated(ob))
 			b = ob;
 	}
-	for (; b; b = th_overflow(m, b)) {
-		for (i = 0; i < TH_SLOTS; i++) {
-			if (b[i] != top) {
-				if (b[i] == TOPHASH_EMPTY_REST)
-					return NULL;
-				continue;
-			}
-			if (th_key_equal(m, th_key(m, b, i), key)) {
-				*slot = i;
-				return b;
-			}
-		}
-	}
-	return NULL;
+	return th_chain_find(m, b, key, th_top(hash), slot, &depth);
 }
 
 /* A destination of an evacuation: a bucket chain being filled in order. */
@@ -913,6 +936,7 @@ static int th_assign(struct tophash_map *m, const void *key, const void *val,
 {
 	u32 depth, ins_depth = 0, ins_i = 0, kind;
 	struct tophash_table *t;
+	u64 w, match, empty;
 	unsigned long bucket;
 	u8 *b, *last, *ins;
 	unsigned int i;
@@ -935,17 +959,9 @@ again:
 	depth = 0;
 	for (b = th_bucket(m, t->buckets, bucket); b; b = th_overflow(m, b), depth++) {
 		last = b;
-		for (i = 0; i < TH_SLOTS; i++) {
-			if (b[i] != top) {
-				if (th_is_empty(b[i]) && !ins) {
-					ins = b;
-					ins_i = i;
-					ins_depth = depth;
-				}
-				if (b[i] == TOPHASH_EMPTY_REST)
-					goto not_found;
-				continue;
-			}
+		w = th_tophash_word(b);
+		for (match = th_bytes_eq(w, top); match; match &= match - 1) {
+			i = th_first_slot(match);
 			if (!th_key_equal(m, th_key(m, b, i), key))
 				continue;
 			th_overwrite(m, bucket, th_val(m, b, i), val,
@@ -955,8 +971,19 @@ again:
 					     m->count);
 			return 0;
 		}
+		/* The first empty slot of the chain takes a new key. */
+		empty = th_bytes_eq(w, TOPHASH_EMPTY_ONE) |
+			th_bytes_eq(w, TOPHASH_EMPTY_REST);
+		if (empty && !ins) {
+			ins = b;
+			ins_i = th_first_slot(empty);
+			ins_depth = depth;
+		}
+		/* An emptyRest: nothing follows it in the chain. */
+		if (th_bytes_eq(w, TOPHASH_EMPTY_REST))
+			break;
 	}
-not_found:
+
 	if (!t->oldbuckets &&
 	    (th_over_load_factor(m->count + 1, t->B) ||
 	     th_too_many_overflow(m->noverflow, t->B))) {
@@ -1107,7 +1134,7 @@ th_lookup_chain(struct tophash_map *m, u8 *b, unsigned long bucket,
 		 * Pairs with the single-byte stores of th_publish_slot(),
 		 * th_set_state() and th_mark_evacuated(): no torn byte.
 		 */
-		w = le64_to_cpu(READ_ONCE(*(const __le64 *)b));
+		w = th_tophash_word(b);
 		pick = th_bytes_eq(w, top) |
 		       (th_bytes_state(w) & ~th_bytes_eq(w, TOPHASH_EMPTY_ONE));
 		for (; pick; pick &= pick - 1) {
@@ -1280,6 +1307,7 @@ int tophash_delete(struct tophash_map *m, const void *key)
 {
 	struct tophash_table *t;
 	unsigned long bucket;
+	bool growing;
 	unsigned int i;
 	u32 depth, rest;
 	u8 *head, *b;
@@ -1290,39 +1318,35 @@ int tophash_delete(struct tophash_map *m, const void *key)
 	mutex_lock(&m->lock);
 	t = th_tbl(m);
 	hash = th_hash(m, t, key);
-	err = -ENOENT;
-	if (!th_find(m, t, key, hash, &i))
-		goto out_unlock;
+	top = th_top(hash);
 	bucket = hash & (th_nbuckets(t->B) - 1);
-	if (t->oldbuckets) {
+	growing = !!t->oldbuckets;
+	err = -ENOENT;
+	if (growing) {
+		/* Only a delete that will succeed does growWork. */
+		if (!th_find(m, t, key, hash, &i))
+			goto out_unlock;
 		err = th_grow_work(m, bucket);
 		if (err)
 			goto out_unlock;
 		t = th_tbl(m);
+		err = -ENOENT;
 	}
-	top = th_top(hash);
 	head = th_bucket(m, t->buckets, bucket);
-	err = -ENOENT;
-	for (b = head, depth = 0; b; b = th_overflow(m, b), depth++) {
-		for (i = 0; i < TH_SLOTS; i++) {
-			if (b[i] != top) {
-				if (b[i] == TOPHASH_EMPTY_REST)
-					goto out_unlock;
-				continue;
-			}
-			if (!th_key_equal(m, th_key(m, b, i), key))
-				continue;
-			th_clear_slot(m, bucket, b, i);
-			rest = th_mark_empty_rest(m, head, b, i);
-			m->count--;
-			trace_tophash_delete(m->id, t->gen, bucket, depth, i, top,
-					     rest, !!t->oldbuckets, m->count);
-			if (!m->count)
-				th_reseed(t);
-			err = 0;
-			goto out_unlock;
-		}
+	b = th_chain_find(m, head, key, top, &i, &depth);
+	/* Found before growWork, the key is in the current array after it. */
+	if (!b) {
+		WARN_ON_ONCE(growing);
+		goto out_unlock;
 	}
+	th_clear_slot(m, bucket, b, i);
+	rest = th_mark_empty_rest(m, head, b, i);
+	m->count--;
+	trace_tophash_delete(m->id, t->gen, bucket, depth, i, top, rest,
+			     !!t->oldbuckets, m->count);
+	if (!m->count)
+		th_reseed(t);
+	err = 0;
 out_unlock:
 	mutex_unlock(&m->lock);
 	return err;

@@ -97,6 +97,14 @@ typedef struct {
 #define lockdep_assert_held(l)	do { } while (0)
 #endif
 
+/* A kernel WARN is a failure of the run (the VM runner fails on one). */
+#define WARN_ON_ONCE(c) ({						\
+	bool _c = !!(c);						\
+	if (unlikely(_c))						\
+		th_shim_error("WARN_ON_ONCE(" #c ")", __FILE__, __LINE__); \
+	_c;								\
+})
+
 unsigned long th_shim_self(void);
 
 #endif
