@@ -571,23 +571,35 @@ static void th_clear_slot(struct tophash_map *m, unsigned long bucket, u8 *b,
 }
 
 /*
+ * Where bucket @b sits in the chain at @head (0: the primary bucket). Only
+ * tracepoints want it: callers compute it behind trace_<event>_enabled(), so
+ * that a disabled tracepoint costs no depth counting.
+ */
+static u32 th_chain_depth(const struct tophash_map *m, const u8 *head,
+			  const u8 *b)
+{
+	u32 d = 0;
+
+	for (; head != b; head = th_overflow(m, head))
+		d++;
+	return d;
+}
+
+/*
  * Writers' search of the chain at @b (under m->lock: no byte changes under
- * it) for @key with tophash @top: its bucket, slot and depth, or NULL.
+ * it) for @key with tophash @top: its bucket and slot, or NULL.
  */
 static u8 *th_chain_find(struct tophash_map *m, u8 *b, const void *key, u8 top,
-			 unsigned int *slot, u32 *depth)
+			 unsigned int *slot)
 {
 	u64 w, match;
-	u32 d;
 
-	for (d = 0; b; b = th_overflow(m, b), d++) {
+	for (; b; b = th_overflow(m, b)) {
 		w = th_tophash_word(b);
 		for (match = th_bytes_eq(w, top); match; match &= match - 1) {
 			*slot = th_first_slot(match);
-			if (th_key_equal(m, th_key(m, b, *slot), key)) {
-				*depth = d;
+			if (th_key_equal(m, th_key(m, b, *slot), key))
 				return b;
-			}
 		}
 		/* An emptyRest: nothing follows it in the chain. */
 		if (th_bytes_eq(w, TOPHASH_EMPTY_REST))
@@ -602,7 +614,6 @@ static u8 *th_find(struct tophash_map *m, struct tophash_table *t,
 {
 	unsigned long mask = th_nbuckets(t->B) - 1;
 	u8 *b = th_bucket(m, t->buckets, hash & mask);
-	u32 depth;
 
 	if (t->oldbuckets) {
 		u8 *ob = th_bucket(m, t->oldbuckets, hash & (th_noldbuckets(t) - 1));
@@ -610,7 +621,7 @@ static u8 *th_find(struct tophash_map *m, struct tophash_table *t,
 		if (!th_evacuated(ob))
 			b = ob;
 	}
-	return th_chain_find(m, b, key, th_top(hash), slot, &depth);
+	return th_chain_find(m, b, key, th_top(hash), slot);
 }
 
 /* A destination of an evacuation: a bucket chain being filled in order. */
@@ -666,8 +677,12 @@ static void th_evac_count(struct tophash_map *m, struct tophash_table *t,
 			ymask |= y << i;
 			n[y]++;
 		}
-		if (depth < TH_EVAC_MEMO)
+		if (depth < TH_EVAC_MEMO) {
 			memo[depth].ymask = ymask;
+			/* Filled by th_evac_note() when tracing. */
+			memo[depth].empty = 0;
+			memo[depth].deleted = 0;
+		}
 	}
 }
 
@@ -709,6 +724,35 @@ static inline unsigned long th_ovf_needed(unsigned long n)
  * are allocated first, so this either fails with -ENOMEM before changing
  * anything or completes.
  */
+/*
+ * For the tracepoints only: old bucket @b (at @depth in its chain, not yet
+ * marked) had these empty and emptyOne slots, which the evacuation drops.
+ * Kept in @memo for the drop events sent once the chain is marked, or sent
+ * now when too deep to keep. Returns the number of emptyOne slots.
+ */
+static u32 th_evac_note(struct tophash_map *m, struct tophash_table *t,
+			unsigned long oldbucket, const u8 *b, u32 depth,
+			struct th_evac_memo *memo)
+{
+	u8 empty = 0, deleted = 0;
+	unsigned int i;
+
+	for (i = 0; i < TH_SLOTS; i++) {
+		if (th_is_empty(b[i]))
+			empty |= 1U << i;
+		if (b[i] == TOPHASH_EMPTY_ONE)
+			deleted |= 1U << i;
+	}
+	if (depth < TH_EVAC_MEMO) {
+		memo[depth].empty = empty;
+		memo[depth].deleted = deleted;
+	} else if (empty) {
+		trace_tophash_evacuate_drop(m->id, t->oldgen, oldbucket, depth,
+					    empty, deleted);
+	}
+	return hweight8(deleted);
+}
+
 static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 		       unsigned long oldbucket)
 {
@@ -743,22 +787,16 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 	dst[1].i = 0;
 	/* First copy every live entry into X/Y, publishing each new slot. */
 	for (b = ob; b; b = th_overflow(m, b), depth++) {
-		struct th_evac_memo mm = {
-			.ymask = depth < TH_EVAC_MEMO ? memo[depth].ymask : 0,
-		};
+		u8 ymask = depth < TH_EVAC_MEMO ? memo[depth].ymask : 0;
 
 		for (i = 0; i < TH_SLOTS; i++) {
 			u8 top = b[i];
 			struct th_evac_dst *d;
 			int y;
 
-			if (th_is_empty(top)) {
-				mm.empty |= 1U << i;
-				if (top == TOPHASH_EMPTY_ONE)
-					mm.deleted |= 1U << i;
+			if (th_is_empty(top))
 				continue;
-			}
-			y = depth < TH_EVAC_MEMO ? (mm.ymask >> i) & 1 :
+			y = depth < TH_EVAC_MEMO ? (ymask >> i) & 1 :
 						   th_evac_side(m, t, b, i, newbit);
 			d = &dst[y];
 			if (d->i == TH_SLOTS) {
@@ -776,12 +814,8 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 			th_publish_slot(d->b, d->i, top);
 			d->i++;
 		}
-		ndeleted += hweight8(mm.deleted);
-		if (depth < TH_EVAC_MEMO)
-			memo[depth] = mm;
-		else if (mm.empty)	/* rare: too deep to remember, trace now */
-			trace_tophash_evacuate_drop(m->id, t->oldgen, oldbucket,
-						    depth, mm.empty, mm.deleted);
+		if (trace_tophash_evacuate_enabled())
+			ndeleted += th_evac_note(m, t, oldbucket, b, depth, memo);
 	}
 
 	/*
@@ -931,14 +965,24 @@ static int th_grow_start(struct tophash_map *m)
 }
 
 /* Go's mapassign() after the checks; called with m->lock held. */
+/* The assign tracepoint, out of line: only its inputs stay live in the caller. */
+static noinline void th_trace_assign(struct tophash_map *m,
+				     struct tophash_table *t, u64 hash,
+				     u8 *head, u8 *b, unsigned int i, u32 kind)
+{
+	trace_tophash_assign(m->id, t->gen, hash & (th_nbuckets(t->B) - 1),
+			     th_chain_depth(m, head, b), i, th_top(hash), kind,
+			     !!t->oldbuckets, m->count);
+}
+
 static int th_assign(struct tophash_map *m, const void *key, const void *val,
 		     u64 hash)
 {
-	u32 depth, ins_depth = 0, ins_i = 0, kind;
+	u32 ins_i = 0, kind;
 	struct tophash_table *t;
 	u64 w, match, empty;
 	unsigned long bucket;
-	u8 *b, *last, *ins;
+	u8 *head, *b, *last, *ins;
 	unsigned int i;
 	u8 top;
 	int err;
@@ -956,8 +1000,8 @@ again:
 	}
 	ins = NULL;
 	last = NULL;
-	depth = 0;
-	for (b = th_bucket(m, t->buckets, bucket); b; b = th_overflow(m, b), depth++) {
+	head = th_bucket(m, t->buckets, bucket);
+	for (b = head; b; b = th_overflow(m, b)) {
 		last = b;
 		w = th_tophash_word(b);
 		for (match = th_bytes_eq(w, top); match; match &= match - 1) {
@@ -966,9 +1010,9 @@ again:
 				continue;
 			th_overwrite(m, bucket, th_val(m, b, i), val,
 				     m->value_size);
-			trace_tophash_assign(m->id, t->gen, bucket, depth, i, top,
-					     TH_ASSIGN_UPDATE, !!t->oldbuckets,
-					     m->count);
+			if (trace_tophash_assign_enabled())
+				th_trace_assign(m, t, hash, head, b, i,
+						TH_ASSIGN_UPDATE);
 			return 0;
 		}
 		/* The first empty slot of the chain takes a new key. */
@@ -977,7 +1021,6 @@ again:
 		if (empty && !ins) {
 			ins = b;
 			ins_i = th_first_slot(empty);
-			ins_depth = depth;
 		}
 		/* An emptyRest: nothing follows it in the chain. */
 		if (th_bytes_eq(w, TOPHASH_EMPTY_REST))
@@ -996,14 +1039,13 @@ again:
 		kind = ins[ins_i] == TOPHASH_EMPTY_REST ? TH_ASSIGN_FRESH :
 							   TH_ASSIGN_REUSE;
 	} else {
-		/* The whole chain is full: @last is its tail, @depth its length. */
+		/* The whole chain is full: @last is its tail. */
 		ins = th_alloc_overflow(m);
 		if (!ins)
 			return -ENOMEM;
 		th_link_overflow(m, last, ins);
 		m->noverflow++;
 		ins_i = 0;
-		ins_depth = depth;
 		kind = TH_ASSIGN_OVERFLOW;
 	}
 	/*
@@ -1016,8 +1058,8 @@ again:
 	memcpy(th_val(m, ins, ins_i), val, m->value_size);
 	th_publish_slot(ins, ins_i, top);
 	m->count++;
-	trace_tophash_assign(m->id, t->gen, bucket, ins_depth, ins_i, top, kind,
-			     !!t->oldbuckets, m->count);
+	if (trace_tophash_assign_enabled())
+		th_trace_assign(m, t, hash, head, ins, ins_i, kind);
 	return 0;
 }
 
@@ -1256,39 +1298,77 @@ int tophash_lookup(struct tophash_map *m, const void *key, void *val)
 }
 EXPORT_SYMBOL_GPL(tophash_lookup);
 
+/* The bucket before @b in the chain at @head; @b is not @head. */
+static u8 *th_chain_prev(const struct tophash_map *m, u8 *head, const u8 *b)
+{
+	while (th_overflow(m, head) != b)
+		head = th_overflow(m, head);
+	return head;
+}
+
 /*
  * Go's mapdelete() tail: slot @i of @b was just emptied; if nothing follows
  * it, turn it and the emptyOne slots before it (back to the chain's start
- * at @head) into emptyRest. Returns how many slots became emptyRest.
+ * at @head) into emptyRest.
  */
-static u32 th_mark_empty_rest(struct tophash_map *m, u8 *head, u8 *b,
-			      unsigned int i)
+static void th_mark_empty_rest(struct tophash_map *m, u8 *head, u8 *b,
+			       unsigned int i)
 {
-	u32 n = 0;
-	u8 *c;
-
 	if (i == TH_SLOTS - 1) {
 		if (th_overflow(m, b) && th_overflow(m, b)[0] != TOPHASH_EMPTY_REST)
-			return 0;
+			return;
 	} else if (b[i + 1] != TOPHASH_EMPTY_REST) {
-		return 0;
+		return;
 	}
 	for (;;) {
 		th_set_state(b, i, TOPHASH_EMPTY_REST);
-		n++;
 		if (i == 0) {
 			if (b == head)
-				return n;
-			c = b;
-			for (b = head; th_overflow(m, b) != c; b = th_overflow(m, b))
-				;
+				return;
+			b = th_chain_prev(m, head, b);
 			i = TH_SLOTS - 1;
 		} else {
 			i--;
 		}
 		if (b[i] != TOPHASH_EMPTY_ONE)
-			return n;
+			return;
 	}
+}
+
+/*
+ * For the tracepoint only: how many slots th_mark_empty_rest() just turned
+ * into emptyRest for the delete at slot @i of @b. Before the delete no slot
+ * up to @i was emptyRest (slot @i was live), so they are the emptyRest
+ * slots counted back from @i.
+ */
+static u32 th_empty_rest_made(const struct tophash_map *m, u8 *head, u8 *b,
+			      unsigned int i)
+{
+	u32 n = 0;
+
+	while (b[i] == TOPHASH_EMPTY_REST) {
+		n++;
+		if (i == 0) {
+			if (b == head)
+				break;
+			b = th_chain_prev(m, head, b);
+			i = TH_SLOTS - 1;
+		} else {
+			i--;
+		}
+	}
+	return n;
+}
+
+/* The delete tracepoint, out of line: only its inputs stay live in the caller. */
+static noinline void th_trace_delete(struct tophash_map *m,
+				     struct tophash_table *t, u64 hash,
+				     u8 *head, u8 *b, unsigned int i)
+{
+	trace_tophash_delete(m->id, t->gen, hash & (th_nbuckets(t->B) - 1),
+			     th_chain_depth(m, head, b), i, th_top(hash),
+			     th_empty_rest_made(m, head, b, i),
+			     !!t->oldbuckets, m->count);
 }
 
 /**
@@ -1309,7 +1389,6 @@ int tophash_delete(struct tophash_map *m, const void *key)
 	unsigned long bucket;
 	bool growing;
 	unsigned int i;
-	u32 depth, rest;
 	u8 *head, *b;
 	u64 hash;
 	int err;
@@ -1333,17 +1412,17 @@ int tophash_delete(struct tophash_map *m, const void *key)
 		err = -ENOENT;
 	}
 	head = th_bucket(m, t->buckets, bucket);
-	b = th_chain_find(m, head, key, top, &i, &depth);
+	b = th_chain_find(m, head, key, top, &i);
 	/* Found before growWork, the key is in the current array after it. */
 	if (!b) {
 		WARN_ON_ONCE(growing);
 		goto out_unlock;
 	}
 	th_clear_slot(m, bucket, b, i);
-	rest = th_mark_empty_rest(m, head, b, i);
+	th_mark_empty_rest(m, head, b, i);
 	m->count--;
-	trace_tophash_delete(m->id, t->gen, bucket, depth, i, top, rest,
-			     !!t->oldbuckets, m->count);
+	if (trace_tophash_delete_enabled())
+		th_trace_delete(m, t, hash, head, b, i);
 	if (!m->count)
 		th_reseed(t);
 	err = 0;

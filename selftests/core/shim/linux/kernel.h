@@ -9,6 +9,7 @@
 #include <linux/types.h>
 #include "../th_shim.h"
 
+#define noinline	__attribute__((__noinline__))
 #ifndef __always_inline
 #define __always_inline	inline __attribute__((__always_inline__))
 #endif
