@@ -36,7 +36,7 @@ BPFCFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 \
 
 all: module userspace selftests $(SLOTREUSE)
 
-$(DEPS): scripts/deps.sh scripts/fetch-kernel.sh scripts/kernel.env
+$(DEPS): scripts/deps.sh scripts/lib-apt.sh scripts/fetch-kernel.sh scripts/kernel.env
 	bash scripts/deps.sh
 	bash scripts/fetch-kernel.sh $(CACHE)
 	@mkdir -p $(BUILD) && touch $@
@@ -194,7 +194,8 @@ $(BENCH_INITRD): kmod/tophash.ko $(GUEST_FILES) $(BENCH_NOTRACE)
 		$(dir $(BENCH_NOTRACE))tophash_bench.ko:/opt/tophash/tophash_bench_notrace.ko
 
 # The guest counts tophash's hash calls with kprobes on its call sites of
-# __siphash_unaligned, found here in the module it runs.
+# the siphash functions (siphash_1u64, __siphash_unaligned, ...), found here
+# in the module it runs by bench/hash-sites.py.
 bench: $(BENCH_INITRD)
 	@start=$$(date +%s); \
 	sites=$$(python3 bench/hash-sites.py kmod/tophash.ko) || sites=; \
@@ -215,9 +216,11 @@ bench: $(BENCH_INITRD)
 
 # make bench-native: natively on the host, the map core built in userspace
 # (selftests/core/shim, -DTH_SHIM_BENCH) vs Go 1.19's classic map vs abseil's
-# flat_hash_map, interleaved runs on the same keys (bench/native/run.sh; its
-# packages come from scripts/bench-deps.sh, not scripts/deps.sh); writes the
-# native section of bench/RESULTS.md and keeps the in-guest one. `make bench`
+# flat_hash_map, interleaved runs on the same keys, then tophash with its
+# tracepoints compiled in but off vs compiled out (-DNOTRACE), alternated and
+# counted by callgrind (bench/native/run.sh; its packages come from
+# scripts/bench-deps.sh, not scripts/deps.sh); writes the native section of
+# bench/RESULTS.md and keeps the in-guest one. `make bench`
 # ends with it. Settings: NATIVE_RUNS, NATIVE_TARGET, NATIVE_SIZES, ... (see
 # bench/native/run.sh).
 .PHONY: bench-native

@@ -17,7 +17,13 @@
 #   BENCH_TRACE_ARGS   more parameters for the tracing runs
 #   BENCH_PROFILE_NKEYS keys of the hash-call count runs (default 100000,
 #                      0 skips them)
-#   BENCH_HASH_SITES   kprobe targets (SYMBOL+0xOFFSET) of those counts
+#   BENCH_PROFILE_KEYSIZES key sizes of those runs (default BENCH_KEYSIZES)
+#   BENCH_HASH_SITES   their kprobe targets, FUNCTION@SYMBOL+0xOFFSET each
+#                      (bench/hash-sites.py; a bare SYMBOL+0xOFFSET counts
+#                      as FUNCTION "unknown")
+#   BENCH_PARTS        which parts to run, of "main trace profile" (the
+#                      default: all three, in that order), space- or
+#                      comma-separated; e.g. BENCH_PARTS=profile
 #
 # The tracing states, run in a rotating order each round, one insmod each:
 #   notrace  tophash_notrace.ko: tophash.ko built with -DNOTRACE, which
@@ -32,13 +38,18 @@
 #            tracepoints (raw_tp) and aggregate every event in BPF maps
 # Lookups fire no tracepoint: their rows are the control.
 #
-# Last, hash calls per operation: kprobes on tophash.ko's calls of
-# __siphash_unaligned (what th_hash() calls; lib/siphash.c is notrace, so
-# it cannot be probed itself), found by bench/hash-sites.py on the host and
-# passed in BENCH_HASH_SITES, count their hits (kprobe_profile) during
-# tophash-only runs of insert alone, then insert + lookup_hit and insert +
-# delete; the differences give the hashes per lookup and per delete.
-# Counts, not timings: they do not depend on the noise.
+# Last, hash calls per operation: kprobes on tophash.ko's call sites of
+# every siphash function it calls (th_hash(): siphash_1u64() for 8-byte
+# keys, siphash(), that is __siphash_unaligned, for other sizes;
+# lib/siphash.c is notrace, so they cannot be probed themselves), found by
+# bench/hash-sites.py on the host and passed in BENCH_HASH_SITES, count
+# their hits (kprobe_profile) during tophash-only runs of insert alone, then
+# insert + lookup_hit and insert + delete, for each profile key size; the
+# differences give the hashes per lookup and per delete. Each run prints a
+# line per site (its function, its hits) and a "name=calls" line with the
+# total, the kprobes' missed hits, the calls per function and the
+# operations tophash_bench did per workload. Counts, not timings: they do
+# not depend on the noise.
 
 NKEYS=${BENCH_NKEYS:-1000000}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -47,7 +58,8 @@ TROUNDS=${BENCH_TRACE_ROUNDS:-3}
 TNKEYS=${BENCH_TRACE_NKEYS:-$NKEYS}
 TWORK=insert,lookup_hit,delete,churn
 PNKEYS=${BENCH_PROFILE_NKEYS:-100000}
-HASHFN=__siphash_unaligned
+PKEYSIZES=${BENCH_PROFILE_KEYSIZES:-$KEYSIZES}
+PARTS=$(echo "${BENCH_PARTS:-main trace profile}" | tr , ' ')
 KO=/opt/tophash/tophash_bench.ko
 ko=$KO
 TR=/sys/kernel/tracing
@@ -61,6 +73,21 @@ fail() {
 	echo "guest-bench: FAILED: $*" >&2
 	exit 1
 }
+
+# Whether BENCH_PARTS names the part $1.
+part() {
+	case " $PARTS " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
+}
+for p in $PARTS; do
+	case $p in
+	main | trace | profile) ;;
+	*) fail "BENCH_PARTS: unknown part $p (main, trace, profile)" ;;
+	esac
+done
+echo "guest-bench: parts: $PARTS"
 
 # Load the bench module once with ARGS, print the bench lines it logged.
 bench() {
@@ -145,7 +172,7 @@ echo "bench-env: slub_debug_kmalloc32=${sd:-unknown}"
 insmod ./tophash.ko || fail "insmod tophash.ko"
 [ -d $TR/events/tophash ] || fail "no tophash events in $TR"
 
-for ks in $KEYSIZES; do
+part main && for ks in $KEYSIZES; do
 	kargs=
 	eval "kargs=\${BENCH_ARGS_$ks:-}"
 	# shellcheck disable=SC2086
@@ -153,13 +180,16 @@ for ks in $KEYSIZES; do
 		${BENCH_ARGS:-} $kargs
 done
 
+part trace || TROUNDS=0
 no_slotreuse=
 [ -x ./slotreuse ] || no_slotreuse=not_in_initramfs
-if [ -z "$no_slotreuse" ] && ! ./slotreuse --pin $PIN >/tmp/sr.out 2>&1; then
+if [ "$TROUNDS" -gt 0 ] && [ -z "$no_slotreuse" ] &&
+	! ./slotreuse --pin $PIN >/tmp/sr.out 2>&1; then
 	no_slotreuse=pin_failed
 	sed 's/^/guest-bench: slotreuse: /' /tmp/sr.out
 fi
-[ -z "$no_slotreuse" ] && ./slotreuse --unpin $PIN >/dev/null 2>&1
+[ "$TROUNDS" -gt 0 ] && [ -z "$no_slotreuse" ] &&
+	./slotreuse --unpin $PIN >/dev/null 2>&1
 
 set -- notrace off ftrace slotreuse
 r=0
@@ -177,31 +207,53 @@ while [ $r -lt "$TROUNDS" ]; do
 done
 
 # Hits of kprobes on the BENCH_HASH_SITES while tophash_bench runs the
-# WORKLOADS (first argument) with the other ARGS: one line per site, then
-# their sum.
+# WORKLOADS (first argument) with KEYSIZE-byte keys (second) and the other
+# ARGS: one line per site (its function, its hits), then their sum, the
+# sum per function and tophash's operations per workload.
 count_hashes() {
 	w=$1
-	shift
+	ks=$2
+	shift 2
 	n=0
-	for site in $BENCH_HASH_SITES; do
-		echo "p:thbench/h$n $site" >> $TR/kprobe_events ||
-			fail "kprobe on $site"
+	for s in $BENCH_HASH_SITES; do
+		echo "p:thbench/h$n ${s#*@}" >> $TR/kprobe_events ||
+			fail "kprobe on ${s#*@}"
 		n=$((n + 1))
 	done
 	echo 1 > $TR/events/thbench/enable || fail "enable the kprobes"
-	bench workloads="$w" "$@" >/dev/null
+	bench workloads="$w" keysize="$ks" "$@" > /tmp/profile.out
 	echo 0 > $TR/events/thbench/enable
+	# tophash's operations per workload, from its round lines: name:ops,...
+	ops=$(awk '/ round=/ && / impl=tophash / {
+		nm = ""; op = ""
+		for (i = 1; i <= NF; i++) {
+			if ($i ~ /^name=/) nm = substr($i, 6)
+			if ($i ~ /^ops=/) op = substr($i, 5)
+		}
+		if (nm != "") s = s (s == "" ? "" : ",") nm ":" op
+	} END { print s }' /tmp/profile.out)
 	i=0
 	total=0
 	missed=0
-	for site in $BENCH_HASH_SITES; do
+	: > /tmp/profile.fns
+	for s in $BENCH_HASH_SITES; do
+		case $s in
+		*@*) fn=${s%%@*} ;;
+		*) fn=unknown ;;
+		esac
+		site=${s#*@}
 		hm=$(awk -v p="h$i" '$1 == p { print $2 "/" $3 }' $TR/kprobe_profile)
-		echo "bench: run=profile name=site workloads=$w site=$site calls=${hm%/*}"
+		[ -n "$hm" ] || fail "no kprobe_profile line for h$i ($site)"
+		echo "bench: run=profile name=site keysize=$ks workloads=$w fn=$fn site=$site calls=${hm%/*} missed=${hm#*/}"
+		echo "$fn ${hm%/*}" >> /tmp/profile.fns
 		total=$((total + ${hm%/*}))
 		missed=$((missed + ${hm#*/}))
 		i=$((i + 1))
 	done
-	echo "bench: run=profile name=calls fn=$HASHFN workloads=$w nkeys=$PNKEYS calls=$total missed=$missed sites=$n"
+	# calls per function, in the order of the sites: fn:calls,...
+	fns=$(awk '!($1 in c) { o[++k] = $1 } { c[$1] += $2 }
+		END { for (j = 1; j <= k; j++) s = s (j > 1 ? "," : "") o[j] ":" c[o[j]]; print s }' /tmp/profile.fns)
+	echo "bench: run=profile name=calls keysize=$ks workloads=$w nkeys=$PNKEYS ops=$ops calls=$total missed=$missed sites=$n fns=$fns"
 	while [ "$i" -gt 0 ]; do
 		i=$((i - 1))
 		echo "-:thbench/h$i" >> $TR/kprobe_events
@@ -209,12 +261,17 @@ count_hashes() {
 	echo > $TR/trace
 }
 
-if [ "$PNKEYS" -gt 0 ] && [ -z "${BENCH_HASH_SITES:-}" ]; then
+if ! part profile || [ "$PNKEYS" -le 0 ]; then
+	:
+elif [ -z "${BENCH_HASH_SITES:-}" ]; then
 	echo "bench: run=profile name=missing reason=no_BENCH_HASH_SITES"
-elif [ "$PNKEYS" -gt 0 ]; then
-	for w in insert insert,lookup_hit insert,delete; do
-		count_hashes "$w" label=profile impls=tophash keysize=8 \
-			nkeys="$PNKEYS" rounds=1 slices=1
+else
+	echo "guest-bench: profile: hash calls per op, key sizes: $PKEYSIZES; nkeys $PNKEYS; $(echo "$BENCH_HASH_SITES" | wc -w) kprobed call sites"
+	for ks in $PKEYSIZES; do
+		for w in insert insert,lookup_hit insert,delete; do
+			count_hashes "$w" "$ks" label=profile impls=tophash \
+				nkeys="$PNKEYS" rounds=1 slices=1
+		done
 	done
 fi
 

@@ -72,8 +72,8 @@ def parse_kv(text):
 def read_guest(path):
     rounds = {}     # (run, keysize, name, impl) -> [mops per round]
     curve = {}      # (keysize, impl) -> [(entries, bytes)]
-    calls = {}      # workloads -> (calls, nkeys)
-    sites = {}      # workloads -> [(site, calls)]
+    calls = {}      # (keysize, workloads) -> dict of the name=calls line
+    sites = {}      # (keysize, workloads) -> [(site, function, calls)]
     ops = {}        # (run, keysize, name, impl) -> ops of a round
     bytes_ = {}     # (run, keysize, impl) -> dict (first seen)
     consumers = {}  # run -> [dict]
@@ -105,11 +105,17 @@ def read_guest(path):
             elif name == "bytes_curve" and run == "main":
                 curve.setdefault((d["keysize"], d["impl"]), []).append(
                     (int(d["entries"]), int(d["bytes"])))
-            elif name == "calls":
-                calls[d["workloads"]] = (int(d["calls"]), int(d["nkeys"]))
-            elif name == "site":
-                sites.setdefault(d["workloads"], []).append(
-                    (d["site"], int(d["calls"])))
+            elif name == "calls" and run == "profile":
+                # before keysize= and fn= per site, the profile ran 8-byte
+                # keys only and named one function in this line
+                key = (d.get("keysize", "8"), d["workloads"])
+                calls[key] = d
+                sites[key] = [(st, d.get("fn", "?") if fn == "?" else fn, c)
+                              for st, fn, c in sites.get(key, [])]
+            elif name == "site" and run == "profile":
+                sites.setdefault((d.get("keysize", "8"), d["workloads"]),
+                                 []).append((d["site"], d.get("fn", "?"),
+                                             int(d["calls"])))
             elif "round" in d and "mops" in d:
                 key = (run, d["keysize"], name, d["impl"])
                 rounds.setdefault(key, []).append(float(d["mops"]))
@@ -266,44 +272,160 @@ def curve_table(out, curve, keysizes):
         out.append("")
 
 
-def calls_table(out, calls, sites):
-    """siphash calls per tophash operation, from function-tracer counts."""
-    base = calls.get("insert")
-    if not base:
-        return
+# (workloads of a profile run, the workload it adds, the row's label, the
+# operation in words)
+PROFILE_ROWS = [
+    ("insert", "insert", "insert from empty (growth included)", "insert"),
+    ("insert,lookup_hit", "lookup_hit", "lookup, hit", "hit lookup"),
+    ("insert,delete", "delete", "delete", "delete"),
+]
+
+
+def profile_ops(d, workload):
+    """tophash's operations in WORKLOAD, from a name=calls line's
+    ops=name:n,... (nkeys in output from before it had them)."""
+    for item in d.get("ops", "").split(","):
+        w, _, n = item.partition(":")
+        if w == workload and n.isdigit():
+            return int(n)
+    return int(d["nkeys"])
+
+
+def profile_fns(d):
+    """{function: calls} of a name=calls line's fns=f:n,... (its one fn=
+    in output from before it had them)."""
+    if "fns" not in d:
+        return {d.get("fn", "?"): int(d["calls"])}
+    out = {}
+    for item in d.get("fns", "").split(","):
+        fn, _, n = item.partition(":")
+        if fn and n.isdigit():
+            out[fn] = int(n)
+    return out
+
+
+def calls_table(out, calls, sites, missing):
+    """Hash calls per tophash operation, from kprobe counts at tophash.ko's
+    call sites of the siphash functions; returns the failed measurements.
+
+    Every insert, hit lookup and delete hashes its key at least once, so no
+    count (0, or no difference) for one of them is a failed measurement
+    (the kprobes are not where tophash hashes), shown as such, never as a
+    figure."""
+    kss = sorted({ks for ks, _ in calls}, key=int)
+    if not kss and "profile" not in missing:
+        return []
     out.append("## Hashes per tophash operation")
     out.append("")
-    out.append("Calls of `__siphash_unaligned` (tophash's `th_hash()`), "
-               "counted by kprobes on every call site in tophash.ko "
-               "(`bench/hash-sites.py`) during tophash-only runs: an insert "
+    if not kss:
+        msg = f"measurement missing: {missing['profile']}"
+        out.append(f"**{msg}**")
+        out.append("")
+        return [msg]
+    probed = {}  # function -> {sites}
+    for ss in sites.values():
+        for site, fn, _ in ss:
+            probed.setdefault(fn, set()).add(site)
+    fnlist = ", ".join(f"`{fn}` ({len(ss)} call sites)"
+                       for fn, ss in sorted(probed.items())) or "none"
+    nkeys = sorted({int(d["nkeys"]) for d in calls.values()})
+    out.append("Calls of the siphash functions by tophash's `th_hash()`, "
+               "counted by kprobes on every call site of a siphash function "
+               f"in tophash.ko (`bench/hash-sites.py`: {fnlist}) during "
+               "tophash-only runs of "
+               f"{' or '.join(f'{n:,}' for n in nkeys)} keys: an insert "
                "phase alone, then with the lookups or the deletes after it "
                "(their count is the difference). Counts, not timings: noise "
                "does not touch them. One hash per operation is the minimum; "
-               "rhashtable hashes once per lookup and insert (plus once per "
-               "entry each time its worker rehashes into a bigger table), and "
-               "twice per delete here (lookup, then remove).")
+               "an insert from empty adds one per entry an evacuation moves "
+               "into a doubled table (it rehashes the key to choose the X or "
+               "Y half). rhashtable hashes once per lookup and insert (plus "
+               "once per entry each time its worker rehashes into a bigger "
+               "table), and twice per delete here (lookup, then remove). "
+               "Every insert, hit lookup and delete hashes at least once: "
+               "no count is a failed measurement, not a figure.")
     out.append("")
-    out.append("| operation | siphash calls per op | keys |")
-    out.append("|---|---:|---:|")
-    n = base[1]
-    out.append(f"| insert from empty (growth included) | {base[0] / n:.2f} "
-               f"| {n:,} |")
-    for w, lbl in (("insert,lookup_hit", "lookup, hit"),
-                   ("insert,delete", "delete")):
-        if w in calls:
-            out.append(f"| {lbl} | {(calls[w][0] - base[0]) / n:.2f} "
-                       f"| {n:,} |")
+    out.append("| operation | " +
+               " | ".join(f"hashes per op, {ks}-byte keys" for ks in kss) +
+               " |")
+    out.append("|---|" + "---:|" * len(kss))
+    failures, notes = [], []
+    rows = {lbl: [] for _, _, lbl, _ in PROFILE_ROWS}
+    called = []
+    for ks in kss:
+        base = calls.get((ks, "insert"))
+        base_n = int(base["calls"]) if base else 0
+        fns = {}
+        for w, op, lbl, what in PROFILE_ROWS:
+            d = calls.get((ks, w))
+            if d is None or base is None:
+                rows[lbl].append("missing")
+                continue
+            if w != "insert" and base_n <= 0:
+                rows[lbl].append("**failed**")  # no base to subtract
+                continue
+            for fn, c in profile_fns(d).items():
+                fns[fn] = fns.get(fn, 0) + c
+            n = profile_ops(d, op)
+            c = int(d["calls"]) - (base_n if w != "insert" else 0)
+            if int(d.get("missed", 0)):
+                notes.append(f"{ks}-byte keys, {lbl}: the kprobes missed "
+                             f"{int(d['missed']):,} hits; the count is low "
+                             f"by as much")
+                failures.append(notes[-1])
+            if c <= 0 or n <= 0:
+                rows[lbl].append("**failed**")
+                msg = (f"{ks}-byte keys, {lbl}: measurement failed: no hash "
+                       f"calls counted ({int(d['calls']):,} calls in the run "
+                       f"of {w}, {n:,} operations, {d.get('sites', '?')} "
+                       f"kprobed call sites)")
+                failures.append(msg)
+                notes.append(f"**{msg}**: every {what} hashes at least once, "
+                             "so the kprobes are not on the calls tophash "
+                             "makes; compare `bench/hash-sites.py "
+                             "kmod/tophash.ko` with `th_hash()`.")
+                continue
+            rows[lbl].append(f"{c / n:.2f}")
+        called.append(", ".join(f"`{fn}`" for fn, c in fns.items() if c)
+                      or "none")
+    for _, _, lbl, _ in PROFILE_ROWS:
+        out.append(f"| {lbl} | " + " | ".join(rows[lbl]) + " |")
+    out.append("| function the calls went to | " + " | ".join(called) + " |")
     out.append("")
-    if sites.get("insert"):
+    for n in notes:
+        out.append(f"- {n}")
+    if notes:
+        out.append("")
+    site_rows = []  # (site, fn, {ks: calls per insert})
+    counted = []    # key sizes whose inserts were counted
+    for ks in kss:
+        base = calls.get((ks, "insert"))
+        if not base or int(base["calls"]) <= 0:
+            continue
+        counted.append(ks)
+        n = profile_ops(base, "insert")
+        for site, fn, c in sites.get((ks, "insert"), []):
+            if not c:
+                continue
+            row = next((r for r in site_rows if r[:2] == (site, fn)), None)
+            if row is None:
+                row = (site, fn, {})
+                site_rows.append(row)
+            row[2][ks] = f"{c / n:.2f}"
+    if site_rows:
         out.append("Where the inserts' hashes come from (call site in "
-                   "tophash.ko, calls per insert):")
+                   "tophash.ko, calls per insert; sites with no call left "
+                   "out):")
         out.append("")
-        out.append("| call site | per insert |")
-        out.append("|---|---:|")
-        for site, c in sites["insert"]:
-            if c:
-                out.append(f"| `{site}` | {c / n:.2f} |")
+        out.append("| call site | function | " +
+                   " | ".join(f"{ks}-byte keys" for ks in kss) + " |")
+        out.append("|---|---|" + "---:|" * len(kss))
+        for site, fn, per in site_rows:
+            out.append(f"| `{site}` | `{fn}` | " +
+                       " | ".join(per.get(ks, "0" if ks in counted else "-")
+                                  for ks in kss) + " |")
         out.append("")
+    return failures
 
 
 def trace_table(out, rounds, missing, consumers):
@@ -527,7 +649,8 @@ def main():
         o.append(f"\n_{n}_")
     o.append("")
     curve_table(o, curve, keysizes)
-    calls_table(o, calls, sites)
+    for f in calls_table(o, calls, sites, missing):
+        print(f"mkresults: hashes per op: {f}", file=sys.stderr)
 
     o.append("## Tracepoint cost (tophash only, 8-byte keys)")
     o.append("")
@@ -555,7 +678,8 @@ def main():
                      f"run and read back with `--read -j` ({len(ds)} runs); "
                      f"its counters after the last run: `{c}`")
     for run, why in sorted(missing.items()):
-        o.append(f"- {run}: **missing** ({why})")
+        if run != "profile":  # in the hashes section
+            o.append(f"- {run}: **missing** ({why})")
     o.append("")
 
     o.append("## Targets")
@@ -579,8 +703,11 @@ def main():
         if worst_off <= TRACE_OFF_TARGET:
             verdict = "met"
         elif noise is not None and worst_off <= noise:
-            verdict = (f"**not resolved**: the control row (lookups, no "
-                       f"tracepoint) moved up to {noise:.0f}% between runs")
+            verdict = (f"**not resolved here**: the control row (lookups, "
+                       f"no tracepoint) moved up to {noise:.0f}% between "
+                       f"runs; the instruction counts of the native section "
+                       f"(\"Tracepoints compiled in but off vs compiled "
+                       f"out\") decide it")
         else:
             verdict = "**missed**"
             if noise is not None:

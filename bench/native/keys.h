@@ -21,6 +21,10 @@
  *            max(n, T) / 2 pairs "insert ring(j + n/2), delete ring(j)"
  *            (timed), where ring(j) = key(j mod 2n): the map holds n/2
  *            entries throughout; ops = 2 * pairs.
+ *
+ * -c leaves out the rcu64 and dependent-chain lookups, and -s SEED fixes the
+ * tophash map's random bytes (its hash seeds): run.sh's tracepoint-cost runs
+ * use both, so the two tophash builds compared do identical work.
  */
 #ifndef _BENCH_NATIVE_KEYS_H
 #define _BENCH_NATIVE_KEYS_H
@@ -56,11 +60,14 @@ struct nb_args {
 	uint64_t target;	/* operations per measurement, at least */
 	const char *run;	/* run label, echoed */
 	int only_lookups;	/* -l: insert once, lookups only (profiling) */
+	int core_only;		/* -c: no rcu64 or dependent-chain lookups */
+	uint64_t seed;		/* -s: random-bytes seed (tophash), 0: random */
 };
 
 static inline void nb_usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s -n ENTRIES [-t TARGET_OPS] [-r RUN] [-l]\n", prog);
+	fprintf(stderr, "usage: %s -n ENTRIES [-t TARGET_OPS] [-r RUN] [-l] [-c] [-s SEED]\n",
+		prog);
 	exit(2);
 }
 
@@ -72,6 +79,8 @@ static inline void nb_parse(int argc, char **argv, struct nb_args *a)
 	a->target = 4000000;
 	a->run = "0";
 	a->only_lookups = 0;
+	a->core_only = 0;
+	a->seed = 0;
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-n") && i + 1 < argc)
 			a->n = strtoull(argv[++i], NULL, 0);
@@ -81,6 +90,10 @@ static inline void nb_parse(int argc, char **argv, struct nb_args *a)
 			a->run = argv[++i];
 		else if (!strcmp(argv[i], "-l"))
 			a->only_lookups = 1;
+		else if (!strcmp(argv[i], "-c"))
+			a->core_only = 1;
+		else if (!strcmp(argv[i], "-s") && i + 1 < argc)
+			a->seed = strtoull(argv[++i], NULL, 0);
 		else
 			nb_usage(argv[0]);
 	}

@@ -11,6 +11,13 @@
 # cannot run Go binaries), and has bench/mkresults.py write the native
 # section of bench/RESULTS.md (the in-guest section there is kept).
 #
+# Then the tracepoint cost (issue 4: compiled in but off must cost <= 2%
+# against compiled out): tophash_native again with -DNOTRACE (every
+# trace_<event>() empty, as include/linux/tracepoint.h makes them), the two
+# builds alternated on the same keys and hash seeds (-c: insert, lookups,
+# delete, churn; -s: the seed), and both counted by callgrind per
+# operation. The counts decide; the times are shown beside them.
+#
 # Fails only when something breaks (a build, a driver, a checksum that
 # differs between the three), never on the timings.
 #
@@ -25,6 +32,13 @@
 #                                     (transparent huge pages for malloc;
 #                                     Go's runtime asks for them itself)
 #   NATIVE_CALLGRIND=1                0: skip the instruction counts
+#   NATIVE_TP_PAIRS=12                tracepoint cost: alternated pairs
+#                                     (off, compiled out) per size below 1M
+#   NATIVE_TP_PAIRS_LARGE=3           the same, sizes of 1M and more
+#   NATIVE_TP_TARGET=1000000          its operations per measurement
+#   NATIVE_TP_CALLGRIND_SIZES="1024 131072 4194304"
+#                                     its callgrind counts ("" = none; at 4M
+#                                     ~85 s, the two builds side by side)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,6 +50,10 @@ OUT=${NATIVE_OUT:-$root/build/bench-native}
 RESULTS=${NATIVE_RESULTS-$root/bench/RESULTS.md}
 THP=${NATIVE_GLIBC_THP:-0}
 CALLGRIND=${NATIVE_CALLGRIND:-1}
+TP_PAIRS=${NATIVE_TP_PAIRS:-12}
+TP_PAIRS_LARGE=${NATIVE_TP_PAIRS_LARGE:-3}
+TP_TARGET=${NATIVE_TP_TARGET:-1000000}
+TP_CG_SIZES=${NATIVE_TP_CALLGRIND_SIZES-"1024 131072 4194304"}
 start=$(date +%s)
 
 bash scripts/bench-deps.sh
@@ -48,13 +66,16 @@ ABSL_PKGS="absl_raw_hash_set absl_hash"
 TH_CMD="gcc -O2 -std=gnu11 -Wall -Wextra -Werror -Wno-sign-compare -DTH_SHIM_BENCH \
 -Iselftests/core/shim -Ikmod/include -o $OUT/tophash_native \
 bench/native/tophash_native.c selftests/core/shim/shim.c -lurcu-memb -lpthread"
+# The same with every tracepoint compiled out (kmod/'s -DNOTRACE for make bench).
+TH_NOTRACE_CMD=${TH_CMD/ -DTH_SHIM_BENCH / -DTH_SHIM_BENCH -DNOTRACE }
+TH_NOTRACE_CMD=${TH_NOTRACE_CMD/"-o $OUT/tophash_native "/"-o $OUT/tophash_native_notrace "}
 # shellcheck disable=SC2086
 ABSL_CMD="g++ -O2 -DNDEBUG -std=c++17 -Wall -Wextra -Werror \
 $(pkg-config --cflags $ABSL_PKGS) -o $OUT/absl_native bench/native/absl_native.cc \
 $(pkg-config --libs $ABSL_PKGS)"
 GO_CMD="go build -o $OUT/go_native bench/native/go_native.go"
 export GOCACHE=$OUT/go-cache GOPATH=$OUT/gopath GOENV=off GOFLAGS=
-for c in "$TH_CMD" "$ABSL_CMD" "$GO_CMD"; do
+for c in "$TH_CMD" "$TH_NOTRACE_CMD" "$ABSL_CMD" "$GO_CMD"; do
 	echo "bench-native: ${c//$root\//}" >&2
 	eval "$c"
 done
@@ -85,6 +106,11 @@ if command -v perf >/dev/null; then
 fi
 say perf_counters "$counters"
 say build_tophash "${TH_CMD//$root\//}"
+say build_tophash_notrace "${TH_NOTRACE_CMD//$root\//}"
+say tp_core "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), kmod/tophash_core.c sha256 $(sha256sum kmod/tophash_core.c | cut -c 1-12)"
+# jump-label sites in the off build: __th_jump_table holds 8 bytes a site
+say tp_sites "$(size -A "$OUT/tophash_native" | awk '$1 == "__th_jump_table" { print $2 / 8 }')"
+say tp_text "off $(size -A "$OUT/tophash_native" | awk '$1 == ".text" { print $2 }'), notrace $(size -A "$OUT/tophash_native_notrace" | awk '$1 == ".text" { print $2 }')"
 say build_abseil "${ABSL_CMD//$root\//}"
 say build_go "${GO_CMD//$root\//}"
 say runs "$RUNS"
@@ -126,6 +152,22 @@ for r in $(seq 1 "$RUNS"); do
 	done
 done
 
+# "function instructions" lines, sorted by name: the inclusive counts of the
+# functions whose names match the regex in a callgrind output file.
+cg_inclusive() {	# callgrind.out regex
+	callgrind_annotate --inclusive=yes "$1" > "$1.txt" 2>/dev/null
+	python3 - "$1.txt" "$2" <<'EOF'
+import re, sys
+seen = {}
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"\s*([\d,]+) \([^)]*\)\s+\S*?:(" + sys.argv[2] + r")\b", line)
+    if m and m.group(2) not in seen:
+        seen[m.group(2)] = int(m.group(1).replace(",", ""))
+for fn, ir in sorted(seen.items()):
+    print(fn, ir)
+EOF
+}
+
 # ---- instructions per lookup (callgrind: counts, not timings) ----
 # Each driver at n=131072, one repetition: its lookups functions' inclusive
 # instruction counts over the lookups they made.
@@ -139,22 +181,79 @@ if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
 			echo "bench-native: callgrind of $impl failed" >&2
 			exit 1
 		}
-		callgrind_annotate --inclusive=yes "$cg" > "$cg.txt" 2>/dev/null
 		# lookups (hits + misses: 2n), lookups_rcu (2n), lookups_dep (n)
-		python3 - "$impl" "$cn" "$cg.txt" >> "$raw" <<'EOF'
-import re, sys
-impl, n, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-per = {"lookups": 2 * n, "lookups_rcu": 2 * n, "lookups_dep": n}
-seen = {}
-for line in open(path, errors="replace"):
-    m = re.match(r"\s*([\d,]+) \([^)]*\)\s+\S*?:(lookups(?:_rcu|_dep)?)\b", line)
-    if m and m.group(2) not in seen:
-        seen[m.group(2)] = int(m.group(1).replace(",", ""))
-for fn, ir in sorted(seen.items()):
-    print(f"native-ir: impl={impl} n={n} fn={fn} lookups={per[fn]} ir={ir}")
-EOF
+		cg_inclusive "$cg" 'lookups(?:_rcu|_dep)?' | awk -v impl="$impl" -v n="$cn" '{
+			printf "native-ir: impl=%s n=%d fn=%s lookups=%d ir=%s\n",
+				impl, n, $1, $1 == "lookups_dep" ? n : 2 * n, $2 }' >> "$raw"
 	done
 	echo "bench-native: callgrind done" >&2
+fi
+
+# ---- tracepoints compiled in but off vs compiled out ----
+# Pairs on the same keys and hash seed (-s = the pair's number), the order
+# alternating (off first in odd pairs), "native:" lines relabelled
+# "native-tp: build=off|notrace" so they stay out of the tables above.
+tp_bin() { [ "$1" = off ] && echo "$OUT/tophash_native" || echo "$OUT/tophash_native_notrace"; }
+tp_run() {	# build n pair [driver args...]
+	local b=$1 n=$2 r=$3 t0
+	shift 3
+	t0=$(date +%s.%N)
+	if ! "$(tp_bin "$b")" -n "$n" -r "$r" -c "$@" > "$OUT/tp.out" 2> "$OUT/tp.err"; then
+		cat "$OUT/tp.err" >&2
+		echo "bench-native: tophash ($b) -n $n failed (pair $r)" >&2
+		exit 1
+	fi
+	sed -n "s/^native: impl=[a-z_]* /native-tp: build=$b /p" "$OUT/tp.out" >> "$raw"
+	awk -v r="$r" -v n="$n" -v b="$b" -v a="$t0" -v e="$(date +%s.%N)" \
+		'BEGIN { printf "bench-native: tracepoints pair %s n=%-8s %-8s %5.1fs\n", r, n, b, e - a }' >&2
+}
+say tp_run_command "for each size n, pairs p = 1..P (P = $TP_PAIRS; $TP_PAIRS_LARGE from 1M entries), off and notrace, off first when p is odd: tophash_native[_notrace] -n n -t $TP_TARGET -r p -c -s p"
+for n in $SIZES; do
+	pairs=$TP_PAIRS
+	[ "$n" -ge 1048576 ] && pairs=$TP_PAIRS_LARGE
+	for p in $(seq 1 "$pairs"); do
+		if [ $((p % 2)) = 1 ]; then order="off notrace"; else order="notrace off"; fi
+		for b in $order; do
+			tp_run "$b" "$n" "$p" -t "$TP_TARGET" -s "$p"
+		done
+	done
+done
+
+# Instructions per operation of each phase function (inclusive), one
+# repetition (-t 1: n inserts from empty, 2n lookups, n deletes, n/2 churn
+# pairs), seed 1 in both builds: deterministic counts, so the two builds
+# run at the same time (no timing is taken any more).
+if [ "$CALLGRIND" = 1 ] && [ -n "$TP_CG_SIZES" ] && command -v valgrind >/dev/null; then
+	for n in $TP_CG_SIZES; do
+		t0=$(date +%s)
+		declare -A cgpid=()
+		for b in off notrace; do
+			cg=$OUT/callgrind.tp-$b-$n.out
+			valgrind --tool=callgrind --callgrind-out-file="$cg" "$(tp_bin "$b")" \
+				-n "$n" -t 1 -r callgrind -c -s 1 > /dev/null 2> "$cg.log" &
+			cgpid[$b]=$!
+		done
+		for b in off notrace; do
+			cg=$OUT/callgrind.tp-$b-$n.out
+			wait "${cgpid[$b]}" || {
+				kill "${cgpid[@]}" 2>/dev/null || true
+				tail -n 20 "$cg.log" >&2
+				echo "bench-native: callgrind of tophash ($b) -n $n failed" >&2
+				exit 1
+			}
+			# inserts (n), lookups (hits + misses: 2n), deletes (n), churn (n/2 pairs)
+			cg_inclusive "$cg" 'inserts|lookups|deletes|churn' > "$cg.ir"
+			[ "$(cut -d ' ' -f 1 "$cg.ir" | tr '\n' ' ')" = "churn deletes inserts lookups " ] || {
+				echo "bench-native: callgrind of tophash ($b) -n $n: found $(cut -d ' ' -f 1 "$cg.ir")" >&2
+				exit 1
+			}
+			awk -v b="$b" -v n="$n" '{
+				ops = $1 == "lookups" ? 2 * n : $1 == "churn" ? 2 * int(n / 2) : n
+				printf "native-tp-ir: build=%s n=%d fn=%s ops=%d ir=%s\n", b, n, $1, ops, $2 }' \
+				"$cg.ir" >> "$raw"
+		done
+		echo "bench-native: callgrind tophash (off, notrace) n=$n $(( $(date +%s) - t0 ))s" >&2
+	done
 fi
 
 elapsed=$(( $(date +%s) - start ))

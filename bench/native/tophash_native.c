@@ -2,8 +2,10 @@
 /*
  * bench/native: the tophash map core (kmod/tophash_core.c, unchanged) built
  * in userspace against selftests/core/shim with -DTH_SHIM_BENCH (libc's
- * memcpy/memcmp, no test hooks, tracepoints off, lib/siphash.c's
- * siphash_1u64), timed on the key stream and plan of keys.h. 8-byte keys,
+ * memcpy/memcmp, no test hooks, tracepoints compiled in but off, each guarded
+ * by a jump label as on x86, lib/siphash.c's siphash_1u64), timed on the key
+ * stream and plan of keys.h; with -DNOTRACE too, the same with every
+ * tracepoint compiled out (run.sh's tracepoint-cost comparison). 8-byte keys,
  * 8-byte values, no size hint (growth included), updates with
  * TOPHASH_ANY (an upsert, like Go's m[k] = v).
  *
@@ -20,7 +22,11 @@
 #include "../../kmod/tophash_core.c"
 #include "keys.h"
 
+#ifdef NOTRACE	/* run.sh's compiled-out build: every tracepoint gone */
+#define IMPL		"tophash_notrace"
+#else
 #define IMPL		"tophash"
+#endif
 #define RCU_BATCH	64
 
 static struct tophash_map *map_new(void)
@@ -63,7 +69,7 @@ static void die(const char *what, uint64_t i, int err)
  * The lookup loops are not inlined, as in the other two drivers, so that
  * callgrind can count them (run.sh).
  */
-__attribute__((noinline)) static uint64_t lookups(struct tophash_map *m, const uint64_t *keys,
+__attribute__((__noinline__)) static uint64_t lookups(struct tophash_map *m, const uint64_t *keys,
 			uint64_t n, uint64_t *found)
 {
 	uint64_t i, sum = 0, v, f = 0;
@@ -84,7 +90,7 @@ __attribute__((noinline)) static uint64_t lookups(struct tophash_map *m, const u
  * start a lookup before the previous one has its value, so lookups never
  * overlap. A diagnostic: per-lookup latency, no memory-level parallelism.
  */
-__attribute__((noinline)) static uint64_t lookups_dep(struct tophash_map *m, const uint64_t *keys,
+__attribute__((__noinline__)) static uint64_t lookups_dep(struct tophash_map *m, const uint64_t *keys,
 			    uint64_t n, uint64_t dep, uint64_t *found)
 {
 	uint64_t i, sum = 0, v = 0, f = 0;
@@ -100,7 +106,7 @@ __attribute__((noinline)) static uint64_t lookups_dep(struct tophash_map *m, con
 }
 
 /* The same, RCU_BATCH keys per read-side section. */
-__attribute__((noinline)) static uint64_t lookups_rcu(struct tophash_map *m, const uint64_t *keys,
+__attribute__((__noinline__)) static uint64_t lookups_rcu(struct tophash_map *m, const uint64_t *keys,
 			    uint64_t n, uint64_t *found)
 {
 	uint64_t i, j, end, sum = 0, v, f = 0;
@@ -120,9 +126,65 @@ __attribute__((noinline)) static uint64_t lookups_rcu(struct tophash_map *m, con
 	return sum;
 }
 
+/*
+ * The writer phases, not inlined either, for callgrind's counts of
+ * run.sh's tracepoint-cost comparison: n inserts into @m (from empty when
+ * @m is new, growth included), n deletes, @pairs churn pairs.
+ */
+__attribute__((__noinline__)) static void inserts(struct tophash_map *m, const uint64_t *keys,
+			uint64_t n)
+{
+	uint64_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		u64 v = keys[i] ^ NB_VALUE_XOR;
+
+		err = tophash_update(m, &keys[i], &v, TOPHASH_ANY);
+		if (err)
+			die("update", i, err);
+	}
+}
+
+__attribute__((__noinline__)) static void deletes(struct tophash_map *m, const uint64_t *keys,
+			uint64_t n)
+{
+	uint64_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		err = tophash_delete(m, &keys[i]);
+		if (err)
+			die("delete", i, err);
+	}
+}
+
+/* Insert ring(in), delete ring(out), @pairs times, over a ring of @ring keys. */
+__attribute__((__noinline__)) static void churn(struct tophash_map *m, const uint64_t *keys,
+			uint64_t pairs, uint64_t ring, uint64_t in, uint64_t out)
+{
+	uint64_t i;
+	int err;
+
+	for (i = 0; i < pairs; i++) {
+		u64 v = keys[in] ^ NB_VALUE_XOR;
+
+		err = tophash_update(m, &keys[in], &v, TOPHASH_ANY);
+		if (err)
+			die("churn update", i, err);
+		err = tophash_delete(m, &keys[out]);
+		if (err)
+			die("churn delete", i, err);
+		if (++in == ring)
+			in = 0;
+		if (++out == ring)
+			out = 0;
+	}
+}
+
 int main(int argc, char **argv)
 {
-	uint64_t t0, reps, r, i, n, pairs, ring, in, out, found;
+	uint64_t t0, reps, r, i, n, pairs, found;
 	uint64_t ns_ins = 0, ns_hit = 0, ns_miss = 0, ns_del = 0;
 	uint64_t ns_hit_rcu = 0, ns_miss_rcu = 0, ns_dep = 0, ck_dep = 0;
 	uint64_t dep = (uint64_t)argc >> 60;	/* 0, unknown to the compiler */
@@ -132,10 +194,11 @@ int main(int argc, char **argv)
 	struct nb_args a;
 	uint64_t *keys;
 	siphash_key_t sk = { { 0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL } };
-	int err;
 
 	nb_parse(argc, argv, &a);
 	n = a.n;
+	if (a.seed)	/* the same hash seeds in every build given the same -s */
+		th_shim_random_seed(a.seed);
 	/* The bench build's siphash_1u64() must be the kernel's function. */
 	if (siphash_1u64(0x1122334455667788ULL, &sk) !=
 	    siphash(&(u64){ 0x1122334455667788ULL }, 8, &sk)) {
@@ -155,13 +218,7 @@ int main(int argc, char **argv)
 	for (r = 0; r < reps; r++) {
 		m = map_new();
 		t0 = nb_now_ns();
-		for (i = 0; i < n; i++) {
-			u64 v = keys[i] ^ NB_VALUE_XOR;
-
-			err = tophash_update(m, &keys[i], &v, TOPHASH_ANY);
-			if (err)
-				die("update", i, err);
-		}
+		inserts(m, keys, n);
 		ns_ins += nb_now_ns() - t0;
 		ck_ins += m->count;
 
@@ -192,6 +249,8 @@ int main(int argc, char **argv)
 		lookups(m, keys + n, n, &found);
 		ns_miss += nb_now_ns() - t0;
 		ck_miss += found;
+		if (a.core_only)
+			goto delete;
 
 		found = 0;
 		t0 = nb_now_ns();
@@ -212,13 +271,9 @@ int main(int argc, char **argv)
 		ns_dep += nb_now_ns() - t0;
 		if (found != n)
 			die("lookup_hit_dep", found, -ENOENT);
-
+delete:
 		t0 = nb_now_ns();
-		for (i = 0; i < n; i++) {
-			err = tophash_delete(m, &keys[i]);
-			if (err)
-				die("delete", i, err);
-		}
+		deletes(m, keys, n);
 		ns_del += nb_now_ns() - t0;
 		ck_del += m->count;
 		map_free(m);
@@ -226,39 +281,26 @@ int main(int argc, char **argv)
 	nb_print(IMPL, &a, "insert", reps * n, ns_ins, ck_ins);
 	nb_print(IMPL, &a, "lookup_hit", reps * n, ns_hit, ck_hit);
 	nb_print(IMPL, &a, "lookup_miss", reps * n, ns_miss, ck_miss);
-	nb_print(IMPL, &a, "lookup_hit_rcu64", reps * n, ns_hit_rcu, ck_hit_rcu);
-	nb_print(IMPL, &a, "lookup_miss_rcu64", reps * n, ns_miss_rcu, ck_miss_rcu);
-	nb_print(IMPL, &a, "lookup_hit_dep", reps * n, ns_dep, ck_dep);
+	if (!a.core_only) {
+		nb_print(IMPL, &a, "lookup_hit_rcu64", reps * n, ns_hit_rcu, ck_hit_rcu);
+		nb_print(IMPL, &a, "lookup_miss_rcu64", reps * n, ns_miss_rcu,
+			 ck_miss_rcu);
+		nb_print(IMPL, &a, "lookup_hit_dep", reps * n, ns_dep, ck_dep);
+	}
 	nb_print(IMPL, &a, "delete", reps * n, ns_del, ck_del);
 
 	/* churn: n/2 live entries, a sliding window over a ring of 2n keys */
 	m = map_new();
 	for (i = 0; i < n / 2; i++) {
 		u64 v = keys[i] ^ NB_VALUE_XOR;
+		int err = tophash_update(m, &keys[i], &v, TOPHASH_ANY);
 
-		err = tophash_update(m, &keys[i], &v, TOPHASH_ANY);
 		if (err)
 			die("update", i, err);
 	}
 	pairs = (a.target > n ? a.target : n) / 2;
-	ring = 2 * n;
-	in = n / 2;
-	out = 0;
 	t0 = nb_now_ns();
-	for (i = 0; i < pairs; i++) {
-		u64 v = keys[in] ^ NB_VALUE_XOR;
-
-		err = tophash_update(m, &keys[in], &v, TOPHASH_ANY);
-		if (err)
-			die("churn update", i, err);
-		err = tophash_delete(m, &keys[out]);
-		if (err)
-			die("churn delete", i, err);
-		if (++in == ring)
-			in = 0;
-		if (++out == ring)
-			out = 0;
-	}
+	churn(m, keys, pairs, 2 * n, n / 2, 0);
 	nb_print(IMPL, &a, "churn", 2 * pairs, nb_now_ns() - t0, m->count);
 	map_free(m);
 

@@ -728,7 +728,7 @@ u64 siphash_1u64(u64 a, const siphash_key_t *key)
 /* Trace events (linux/tracepoint.h)                                  */
 
 #ifdef TH_SHIM_BENCH
-bool th_trace_on;	/* bench/native: tracepoints off, as a kernel boots */
+bool th_trace_on;	/* bench/native: unused, its tracepoints are jump labels */
 #else
 bool th_trace_on = true;
 #endif
