@@ -347,6 +347,71 @@ void *th_shim_alloc(size_t size, bool zero)
 	return h + 1;
 }
 
+#ifdef TH_SHIM_BENCH
+#include <sys/mman.h>
+
+#define TH_HUGE		(2UL << 20)
+#define TH_HUGE_MAX	64
+
+/* The huge areas handed out, so that th_shim_kvfree() knows their length. */
+static struct {
+	void *p;
+	size_t len;
+} th_huge[TH_HUGE_MAX];
+static pthread_mutex_t th_huge_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void *th_shim_kvzalloc(size_t size)
+{
+	size_t len = (size + TH_HUGE - 1) & ~(TH_HUGE - 1);
+	uintptr_t base, p;
+	int i;
+
+	if (size < TH_HUGE)
+		return th_shim_alloc(size, true);
+	base = (uintptr_t)mmap(NULL, len + TH_HUGE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if ((void *)base == MAP_FAILED)
+		return NULL;
+	/* Keep exactly [p, p + len), p 2 MiB-aligned. */
+	p = (base + TH_HUGE - 1) & ~(TH_HUGE - 1);
+	if (p > base)
+		munmap((void *)base, p - base);
+	if (base + len + TH_HUGE > p + len)
+		munmap((void *)(p + len), base + len + TH_HUGE - (p + len));
+	madvise((void *)p, len, MADV_HUGEPAGE);
+	pthread_mutex_lock(&th_huge_lock);
+	for (i = 0; i < TH_HUGE_MAX && th_huge[i].p; i++)
+		;
+	if (i < TH_HUGE_MAX) {
+		th_huge[i].p = (void *)p;
+		th_huge[i].len = len;
+	}
+	pthread_mutex_unlock(&th_huge_lock);
+	if (i == TH_HUGE_MAX) {
+		munmap((void *)p, len);
+		return NULL;
+	}
+	return (void *)p;
+}
+
+void th_shim_kvfree(void *p)
+{
+	int i;
+
+	pthread_mutex_lock(&th_huge_lock);
+	for (i = 0; i < TH_HUGE_MAX && th_huge[i].p != p; i++)
+		;
+	if (p && i < TH_HUGE_MAX) {
+		munmap(p, th_huge[i].len);
+		th_huge[i].p = NULL;
+		pthread_mutex_unlock(&th_huge_lock);
+		return;
+	}
+	pthread_mutex_unlock(&th_huge_lock);
+	th_shim_free(p);
+}
+#endif
+
 void th_shim_free(void *p)
 {
 	struct th_alloc_hdr *h;

@@ -4,8 +4,24 @@
 
 #include <linux/slab.h>
 
+#ifndef TH_SHIM_BENCH
 #define kvmalloc(size, gfp)	kmalloc((size), (gfp))
 #define kvzalloc(size, gfp)	kzalloc((size), (gfp))
 #define kvfree(p)		kfree(p)
+#else
+/*
+ * bench/native: kvzalloc() the way a 6.1 x86-64 kernel serves a bucket
+ * array. From 2 MiB on, kvmalloc_node() falls back to vmalloc with
+ * VM_ALLOW_HUGE_VMAP: a 2 MiB-aligned area, rounded up to 2 MiB, mapped
+ * with PMD (2 MiB) pages when it can get them. Here: an aligned anonymous
+ * mapping with MADV_HUGEPAGE (transparent huge pages, which the host gives
+ * in its "madvise" mode). Below 2 MiB, malloc as for kzalloc() (the kernel
+ * would hand out direct-map memory, itself mapped with large pages).
+ */
+void *th_shim_kvzalloc(size_t size);
+void th_shim_kvfree(void *p);
+#define kvzalloc(size, gfp)	th_shim_kvzalloc(size)
+#define kvfree(p)		th_shim_kvfree((void *)(p))
+#endif
 
 #endif
