@@ -1219,6 +1219,48 @@ th_lookup_chain(struct tophash_map *m, u8 *b, unsigned long bucket,
 	return TH_MISSING;
 }
 
+/*
+ * One lookup in table @t, @hash being @key's hash under @t's seed: 0,
+ * -ENOENT, or -EAGAIN when it has to start over from m->tbl (a newer table
+ * is evacuating @t's array, or an in-place overwrite raced with the copy).
+ */
+static __always_inline int th_lookup_in(struct tophash_map *m,
+					struct tophash_table *t, u64 hash,
+					const void *key, void *val)
+{
+	unsigned long bucket;
+	enum th_look r;
+	u8 *b;
+
+	if (t->oldbuckets) {
+		bucket = hash & (th_noldbuckets(t) - 1);
+		b = th_bucket(m, t->oldbuckets, bucket);
+		if (!th_evacuated_acquire(b)) {
+			r = th_lookup_chain(m, b, bucket, key, th_top(hash), val);
+			if (r == TH_FOUND)
+				return 0;
+			if (r == TH_MISSING)
+				return -ENOENT;
+			if (r == TH_RACED)
+				return -EAGAIN;
+			/* TH_MOVED: the chain is in the new array of @t */
+		}
+	}
+	bucket = hash & (th_nbuckets(t->B) - 1);
+	b = th_bucket(m, t->buckets, bucket);
+	th_prefetch_bucket(m, b);
+	r = th_lookup_chain(m, b, bucket, key, th_top(hash), val);
+	if (r == TH_FOUND)
+		return 0;
+	if (r == TH_MISSING)
+		return -ENOENT;
+	/*
+	 * TH_MOVED here: a newer table, published before the first mark, is
+	 * evacuating @t's array; TH_RACED: a concurrent overwrite.
+	 */
+	return -EAGAIN;
+}
+
 /**
  * tophash_lookup_rcu() - copy out the value of a key, locklessly
  * @m: a created map
@@ -1236,45 +1278,18 @@ th_lookup_chain(struct tophash_map *m, u8 *b, unsigned long bucket,
 int tophash_lookup_rcu(struct tophash_map *m, const void *key, void *val)
 {
 	struct tophash_table *t;
-	unsigned long bucket;
-	enum th_look r;
-	u64 hash;
-	u8 *b;
+	int err;
 
-again:
-	/* Pairs with rcu_assign_pointer() in th_publish()/tophash_map_create(). */
-	t = rcu_dereference(m->tbl);
-	if (!t)
-		return -ENOENT;
-	hash = th_hash(m, t, key);
-	if (t->oldbuckets) {
-		bucket = hash & (th_noldbuckets(t) - 1);
-		b = th_bucket(m, t->oldbuckets, bucket);
-		if (!th_evacuated_acquire(b)) {
-			r = th_lookup_chain(m, b, bucket, key, th_top(hash), val);
-			if (r == TH_FOUND)
-				return 0;
-			if (r == TH_MISSING)
-				return -ENOENT;
-			if (r == TH_RACED)
-				goto again;
-			/* TH_MOVED: the chain is in the new array of @t */
-		}
+	for (;;) {
+		/* Pairs with rcu_assign_pointer() in th_publish()/tophash_map_create(). */
+		t = rcu_dereference(m->tbl);
+		if (!t)
+			return -ENOENT;
+		err = th_lookup_in(m, t, th_hash(m, t, key), key, val);
+		if (err != -EAGAIN)
+			return err;
+		cpu_relax();
 	}
-	bucket = hash & (th_nbuckets(t->B) - 1);
-	b = th_bucket(m, t->buckets, bucket);
-	th_prefetch_bucket(m, b);
-	r = th_lookup_chain(m, b, bucket, key, th_top(hash), val);
-	if (r == TH_FOUND)
-		return 0;
-	if (r == TH_MISSING)
-		return -ENOENT;
-	/*
-	 * TH_MOVED here: a newer table, published before the first mark, is
-	 * evacuating @t's array; TH_RACED: a concurrent overwrite. Start over.
-	 */
-	cpu_relax();
-	goto again;
 }
 EXPORT_SYMBOL_GPL(tophash_lookup_rcu);
 
@@ -1297,6 +1312,64 @@ int tophash_lookup(struct tophash_map *m, const void *key, void *val)
 	return err;
 }
 EXPORT_SYMBOL_GPL(tophash_lookup);
+
+/* Keys a batched lookup hashes and prefetches before it searches any. */
+#define TH_BATCH	8
+
+/**
+ * tophash_lookup_batch_rcu() - look up many keys, overlapping their misses
+ * @m: a created map
+ * @keys: @n keys of key_size bytes each, back to back
+ * @vals: receives value_size bytes for each key, at the key's index; the
+ *	bytes of a key that misses may be written too
+ * @found: receives 1 for each key found, 0 for each key missing
+ * @n: the number of keys
+ *
+ * Each key gets what tophash_lookup_rcu() gives it. The keys go in groups
+ * of TH_BATCH: a group's hashes are computed and its buckets prefetched
+ * before any of them is searched, so that their cache misses overlap
+ * instead of each lookup waiting for its own.
+ *
+ * Context: any context but NMI; the caller holds rcu_read_lock(). Takes no
+ * lock.
+ * Return: the number of keys found.
+ */
+unsigned int tophash_lookup_batch_rcu(struct tophash_map *m, const void *keys,
+				      void *vals, u8 *found, unsigned int n)
+{
+	const size_t ks = m->key_size, vs = m->value_size;
+	struct tophash_table *t;
+	unsigned int i, j, k, hits = 0;
+	u64 hash[TH_BATCH];
+	const u8 *key;
+	u8 *val;
+	int err;
+
+	for (i = 0; i < n; i += k) {
+		k = min_t(unsigned int, n - i, TH_BATCH);
+		/* Pairs with rcu_assign_pointer() in th_publish()/tophash_map_create(). */
+		t = rcu_dereference(m->tbl);
+		for (j = 0; t && j < k; j++) {
+			hash[j] = th_hash(m, t, (const u8 *)keys + (i + j) * ks);
+			if (t->oldbuckets)
+				prefetch(th_bucket(m, t->oldbuckets, hash[j] &
+						   (th_noldbuckets(t) - 1)));
+			prefetch(th_bucket(m, t->buckets,
+					   hash[j] & (th_nbuckets(t->B) - 1)));
+		}
+		for (j = 0; j < k; j++) {
+			key = (const u8 *)keys + (i + j) * ks;
+			val = (u8 *)vals + (i + j) * vs;
+			err = t ? th_lookup_in(m, t, hash[j], key, val) : -ENOENT;
+			if (err == -EAGAIN)
+				err = tophash_lookup_rcu(m, key, val);
+			found[i + j] = !err;
+			hits += !err;
+		}
+	}
+	return hits;
+}
+EXPORT_SYMBOL_GPL(tophash_lookup_batch_rcu);
 
 /* The bucket before @b in the chain at @head; @b is not @head. */
 static u8 *th_chain_prev(const struct tophash_map *m, u8 *head, const u8 *b)

@@ -126,6 +126,8 @@ int tophash_update(struct tophash_map *m, const void *key, const void *val,
 		   u32 flags);
 int tophash_lookup(struct tophash_map *m, const void *key, void *val);
 int tophash_lookup_rcu(struct tophash_map *m, const void *key, void *val);
+unsigned int tophash_lookup_batch_rcu(struct tophash_map *m, const void *keys,
+				      void *vals, u8 *found, unsigned int n);
 int tophash_delete(struct tophash_map *m, const void *key);
 int tophash_clear(struct tophash_map *m, struct tophash_clear *out);
 void tophash_info(struct tophash_map *m, struct tophash_info *info);

@@ -109,6 +109,42 @@ static bool th_check_one(struct th_stress *st, u64 i)
 	return true;
 }
 
+#define TH_READ_BATCH	11
+
+/* TH_READ_BATCH keys through tophash_lookup_batch_rcu(), each checked. */
+static void th_check_batch(struct th_stress *st, u64 *rng)
+{
+	struct th_val vals[TH_READ_BATCH];
+	u64 idx[TH_READ_BATCH], keys[TH_READ_BATCH];
+	u8 found[TH_READ_BATCH];
+	unsigned int i, hits;
+
+	for (i = 0; i < TH_READ_BATCH; i++) {
+		idx[i] = th_rand(rng) % st->nkeys;
+		keys[i] = st->key_of(idx[i]);
+	}
+	rcu_read_lock();
+	hits = tophash_lookup_batch_rcu(st->m, keys, vals, found,
+					TH_READ_BATCH);
+	rcu_read_unlock();
+	for (i = 0; i < TH_READ_BATCH; i++) {
+		if (!found[i]) {
+			if (idx[i] < st->nstable)
+				atomic64_inc(&st->missing_stable);
+			continue;
+		}
+		hits--;
+		atomic64_inc(&st->hits);
+		if (!th_val_ok(&vals[i], keys[i]))
+			atomic64_inc(&st->bad_value);
+	}
+	/* The count returned must match the flags. */
+	if (hits)
+		atomic64_inc(&st->bad_value);
+	atomic64_add(TH_READ_BATCH, &st->lookups);
+}
+
+/* Reader kthreads: one key at a time, or batches on every other round. */
 static int th_reader(void *arg)
 {
 	struct th_stress *st = arg;
@@ -117,9 +153,13 @@ static int th_reader(void *arg)
 
 	wait_for_completion(&st->start);
 	while (!kthread_should_stop()) {
-		if (th_check_one(st, th_rand(&rng) % st->nkeys))
-			atomic64_inc(&st->hits);
-		atomic64_inc(&st->lookups);
+		if (n & 1) {
+			th_check_batch(st, &rng);
+		} else {
+			if (th_check_one(st, th_rand(&rng) % st->nkeys))
+				atomic64_inc(&st->hits);
+			atomic64_inc(&st->lookups);
+		}
 		if (++n % 256 == 0)
 			cond_resched();
 	}
@@ -391,6 +431,15 @@ static noinline void check_api_round_trip(void)
 	rcu_read_lock();
 	TH_CHECK(!tophash_lookup_rcu(m, &k, &got) && got == v);
 	rcu_read_unlock();
+	{
+		u64 keys[3] = { 7, k, 8 }, vals[3] = { 0 };
+		u8 found[3] = { 9, 9, 9 };
+
+		rcu_read_lock();
+		TH_CHECK(tophash_lookup_batch_rcu(m, keys, vals, found, 3) == 1);
+		rcu_read_unlock();
+		TH_CHECK(!found[0] && found[1] && !found[2] && vals[1] == v);
+	}
 	TH_CHECK(!tophash_delete(m, &k));
 	TH_CHECK(tophash_delete(m, &k) == -ENOENT);
 	tophash_map_free(m);

@@ -127,6 +127,30 @@ __attribute__((__noinline__)) static uint64_t lookups_rcu(struct tophash_map *m,
 }
 
 /*
+ * The same with tophash_lookup_batch_rcu(), RCU_BATCH keys per call and per
+ * read-side section: an API the peers do not have (its rows are not target
+ * rows). The values go to a small array; the sum adds those found.
+ */
+__attribute__((__noinline__)) static uint64_t lookups_batch(struct tophash_map *m,
+							  const uint64_t *keys,
+							  uint64_t n, uint64_t *found)
+{
+	uint64_t i, j, k, sum = 0, f = 0, vals[RCU_BATCH];
+	u8 hit[RCU_BATCH];
+
+	for (i = 0; i < n; i += k) {
+		k = n - i < RCU_BATCH ? n - i : RCU_BATCH;
+		rcu_read_lock();
+		f += tophash_lookup_batch_rcu(m, &keys[i], vals, hit, k);
+		rcu_read_unlock();
+		for (j = 0; j < k; j++)
+			sum += hit[j] ? vals[j] : 0;
+	}
+	*found += f;
+	return sum;
+}
+
+/*
  * The writer phases, not inlined either, for callgrind's counts of
  * run.sh's tracepoint-cost comparison: n inserts into @m (from empty when
  * @m is new, growth included), n deletes, @pairs churn pairs.
@@ -190,6 +214,7 @@ int main(int argc, char **argv)
 	uint64_t dep = (uint64_t)argc >> 60;	/* 0, unknown to the compiler */
 	uint64_t ck_ins = 0, ck_hit = 0, ck_miss = 0, ck_del = 0;
 	uint64_t ck_hit_rcu = 0, ck_miss_rcu = 0;
+	uint64_t ns_hit_batch = 0, ns_miss_batch = 0, ck_hit_batch = 0, ck_miss_batch = 0;
 	struct tophash_map *m;
 	struct nb_args a;
 	uint64_t *keys;
@@ -267,6 +292,19 @@ int main(int argc, char **argv)
 
 		found = 0;
 		t0 = nb_now_ns();
+		ck_hit_batch += lookups_batch(m, keys, n, &found);
+		ns_hit_batch += nb_now_ns() - t0;
+		if (found != n)
+			die("lookup_hit_batch64", found, -ENOENT);
+
+		found = 0;
+		t0 = nb_now_ns();
+		lookups_batch(m, keys + n, n, &found);
+		ns_miss_batch += nb_now_ns() - t0;
+		ck_miss_batch += found;
+
+		found = 0;
+		t0 = nb_now_ns();
 		ck_dep += lookups_dep(m, keys, n, dep, &found);
 		ns_dep += nb_now_ns() - t0;
 		if (found != n)
@@ -285,6 +323,10 @@ delete:
 		nb_print(IMPL, &a, "lookup_hit_rcu64", reps * n, ns_hit_rcu, ck_hit_rcu);
 		nb_print(IMPL, &a, "lookup_miss_rcu64", reps * n, ns_miss_rcu,
 			 ck_miss_rcu);
+		nb_print(IMPL, &a, "lookup_hit_batch64", reps * n, ns_hit_batch,
+			 ck_hit_batch);
+		nb_print(IMPL, &a, "lookup_miss_batch64", reps * n, ns_miss_batch,
+			 ck_miss_batch);
 		nb_print(IMPL, &a, "lookup_hit_dep", reps * n, ns_dep, ck_dep);
 	}
 	nb_print(IMPL, &a, "delete", reps * n, ns_del, ck_del);

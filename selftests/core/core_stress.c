@@ -82,6 +82,42 @@ static void key_of(const struct round *r, u64 idx, u8 *key)
 	}
 }
 
+#define BATCH	11
+
+/* BATCH random keys through tophash_lookup_batch_rcu(), each checked. */
+static void batch_lookup(struct reader *me, u64 *rng)
+{
+	struct round *r = me->r;
+	u8 keys[BATCH * 16], key[16], found[BATCH];
+	struct tu_val vals[BATCH];
+	u64 idx[BATCH];
+	unsigned int i, hits;
+
+	/* The keys back to back at the map's key size. */
+	for (i = 0; i < BATCH; i++) {
+		idx[i] = tu_rand(rng) % r->nkeys;
+		key_of(r, idx[i], key);
+		memcpy(keys + i * r->key_size, key, r->key_size);
+	}
+	rcu_read_lock();
+	hits = tophash_lookup_batch_rcu(r->m, keys, vals, found, BATCH);
+	rcu_read_unlock();
+	me->lookups += BATCH;
+	for (i = 0; i < BATCH; i++) {
+		if (!found[i]) {
+			if (idx[i] < r->nstable && !me->missing++)
+				me->first_missing_key = idx[i];
+			continue;
+		}
+		me->hits++;
+		hits--;
+		if (!tu_val_ok(&vals[i], idx[i]) && !me->bad++)
+			me->first_bad_key = idx[i];
+	}
+	if (hits && !me->bad++)	/* the count must match the flags */
+		me->first_bad_key = ~0ULL;
+}
+
 static void *reader_main(void *arg)
 {
 	struct reader *me = arg;
@@ -94,6 +130,11 @@ static void *reader_main(void *arg)
 	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		u64 idx = tu_rand(&rng) % r->nkeys;
 
+		/* Every other reader looks keys up in batches of BATCH. */
+		if (me->id & 1) {
+			batch_lookup(me, &rng);
+			continue;
+		}
 		key_of(r, idx, key);
 		me->lookups++;
 		if (tophash_lookup(r->m, key, &v)) {

@@ -926,18 +926,32 @@ TEST_F(MAP, lookup_finds_a_key_whose_old_chain_is_evacuated_mid_scan)
 }
 
 /* The same with a reader that still holds the table from before the growth. */
+/*
+ * B=2 (identity hash) one insert short of doubling: bucket 3 holds a chain
+ * of 10 keys ik(3, 0x10 + i, i), buckets 0-2 hold ik(i % 3, 0x40 + i, i).
+ */
+static int fill_before_growth(struct tophash_map *m)
+{
+	u64 i;
+	int err = 0;
+
+	for (i = 0; i < 10 && !err; i++)
+		err = put(m, ik(3, 0x10 + i, i), i, TOPHASH_NOEXIST);
+	for (i = 0; i < 16 && !err; i++)
+		err = put(m, ik(i % 3, 0x40 + i, i), i, TOPHASH_NOEXIST);
+	if (!err && (tu_info(m).flags & TOPHASH_INFO_GROWING))
+		err = -EBUSY;
+	return err;
+}
+
 TEST_F(MAP, lookup_on_a_stale_table_finds_a_key_whose_chain_moves_mid_scan)
 {
 	struct tophash_map *m = self->m = tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 20, 0, NULL);
-	u64 i, v = 0;
+	u64 v = 0;
 	u8 *b3;
 
 	ASSERT_NE(NULL, m);
-	for (i = 0; i < 10; i++)
-		ASSERT_EQ(0, put(m, ik(3, 0x10 + i, i), i, TOPHASH_NOEXIST));
-	for (i = 0; i < 16; i++)
-		ASSERT_EQ(0, put(m, ik(i % 3, 0x40 + i, i), i, TOPHASH_NOEXIST));
-	ASSERT_EQ(0, tu_info(m).flags & TOPHASH_INFO_GROWING);
+	ASSERT_EQ(0, fill_before_growth(m));
 	b3 = bucket_addr(m, false, 3);
 
 	/* Growth starts (and evacuates 3) while the reader is in bucket 3 of the current array. */
@@ -1026,6 +1040,97 @@ TEST_F(MAP, lookup_follows_an_evacuation_into_the_new_array)
 	EXPECT_EQ(0, step_err);
 	EXPECT_EQ(0, get(m, pkey, &v));
 	EXPECT_EQ(50, v);
+}
+
+/* A batch of keys packed back to back, checked one by one against the map. */
+static unsigned int batch_check(struct tophash_map *m, u64 first, unsigned int n,
+				u64 present)
+{
+	struct tu_val vals[67];
+	u64 keys[67];
+	u8 found[67];
+	unsigned int i, hits;
+
+	for (i = 0; i < n; i++)
+		keys[i] = first + i;
+	memset(found, 0xee, sizeof(found));
+	rcu_read_lock();
+	hits = tophash_lookup_batch_rcu(m, keys, vals, found, n);
+	rcu_read_unlock();
+	for (i = 0; i < n; i++) {
+		if (found[i] != (keys[i] < present))
+			return ~0U;
+		if (found[i] && !tu_val_ok(&vals[i], keys[i]))
+			return ~0U;
+	}
+	/* Nothing past the n keys is touched. */
+	return found[n] == 0xee ? hits : ~0U;
+}
+
+/* Batches of every length, hits and misses, while the map grows and after. */
+TEST_F(MAP, batch_lookup_agrees_with_single_lookups_through_growth)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 24, 0, 0, 0, NULL);
+	unsigned int n, expect;
+	struct tu_val v;
+	u64 i, first;
+	u8 none;
+
+	ASSERT_NE(NULL, m);
+	rcu_read_lock();
+	EXPECT_EQ(0, tophash_lookup_batch_rcu(m, NULL, NULL, &none, 0));
+	rcu_read_unlock();
+	for (i = 0; i < 3000; i++) {
+		tu_make_val(&v, i, 0);
+		ASSERT_EQ(0, tophash_update(m, &i, &v, TOPHASH_NOEXIST));
+		if (i % 37 && !(tu_info(m).flags & TOPHASH_INFO_GROWING))
+			continue;
+		/* A window across the last key: hits, then misses. */
+		n = 1 + i % 66;
+		first = i + 1 > n / 2 ? i + 1 - n / 2 : 0;
+		expect = first <= i ? min_t(u64, n, i + 1 - first) : 0;
+		ASSERT_EQ(expect, batch_check(m, first, n, i + 1))
+			TH_LOG("after insert %llu: batch of %u from %llu", i, n, first);
+	}
+	EXPECT_EQ(0, batch_check(m, 5000, 67 - 1, 3000));
+	EXPECT_EQ(66, batch_check(m, 100, 66, 3000));
+}
+
+/*
+ * A key of a batch whose chain is evacuated while the batch searches it (on
+ * the table the batch loaded) is looked up again from the current table.
+ */
+TEST_F(MAP, batch_lookup_restarts_a_key_whose_chain_moves_mid_scan)
+{
+	struct tophash_map *m = self->m = tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH, 20, 0, NULL);
+	u64 keys[3], vals[3] = { 0 };
+	u8 found[3] = { 0 };
+	unsigned int hits;
+	u8 *b3;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, fill_before_growth(m));
+	b3 = bucket_addr(m, false, 3);
+	keys[0] = ik(1, 0x41, 1);
+	keys[1] = ik(3, 0x19, 9);
+	keys[2] = ik(2, 0x7f, 0);	/* never inserted */
+
+	pm = m;
+	pkey = ik(3, 0x71, 1);
+	pval = 1;
+	pause_arm(m, b3 + m->ovf_off, step_update_pkey);
+	rcu_read_lock();
+	hits = tophash_lookup_batch_rcu(m, keys, vals, found, 3);
+	rcu_read_unlock();
+	EXPECT_EQ(1, pause_at.fired);
+	EXPECT_EQ(0, step_err);
+	EXPECT_TRUE(tu_info(m).flags & TOPHASH_INFO_GROWING);
+	EXPECT_EQ(2, hits);
+	EXPECT_EQ(1, found[0]);
+	EXPECT_EQ(1, vals[0]);
+	EXPECT_EQ(1, found[1]) TH_LOG("key lost: its chain was evacuated under the batch");
+	EXPECT_EQ(9, vals[1]);
+	EXPECT_EQ(0, found[2]);
 }
 
 TEST_HARNESS_MAIN
