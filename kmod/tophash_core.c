@@ -1173,8 +1173,6 @@ th_lookup_chain(struct tophash_map *m, u8 *b, unsigned long bucket,
 		 * picked slot is loaded again with acquire below); a slot it
 		 * passes over did not hold @top when it was read, so it holds
 		 * no key that stayed present for the whole lookup.
-		 * Pairs with the single-byte stores of th_publish_slot(),
-		 * th_set_state() and th_mark_evacuated(): no torn byte.
 		 */
 		w = th_tophash_word(b);
 		pick = th_bytes_eq(w, top) |

@@ -21,7 +21,7 @@ import sys
 
 # "a=1 b=2" lines are parsed as bench/mkresults.py parses the guest's
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from mkresults import parse_kv  # noqa: E402
+from mkresults import parse_kv, ratio_cell  # noqa: E402
 
 IMPLS = ("tophash", "go", "abseil")
 IMPL_LABEL = {"tophash": "tophash", "go": "Go 1.19 map", "abseil": "abseil"}
@@ -120,15 +120,6 @@ def _med(d):
 def _ratios(th, peer):
     """Per-run speed ratios peer/tophash over the runs both have."""
     return [peer[r] / th[r] for r in th if r in peer and th[r] > 0]
-
-
-def _rcell(rs):
-    if not rs:
-        return "-", None
-    m = statistics.median(rs)
-    if len(rs) == 1:
-        return f"**{m:.2f}**", m
-    return f"**{m:.2f}** ({min(rs):.2f}-{max(rs):.2f})", m
 
 
 def _ns(d):
@@ -250,8 +241,8 @@ def section(path, command):
             if not (th or go or ab):
                 continue
             nops = ops.get(("tophash", n, tw)) or ops.get(("go", n, pw)) or 0
-            gcell, gr = _rcell(_ratios(th, go))
-            acell, ar = _rcell(_ratios(th, ab))
+            gcell, gr = ratio_cell(_ratios(th, go))
+            acell, ar = ratio_cell(_ratios(th, ab))
             o.append(f"| {label} | {nops:,} | {_ns(th)} | {_ns(go)} | "
                      f"{_ns(ab)} | {gcell} | {acell} |")
             for peer, r in (("Go", gr), ("abseil", ar)):

@@ -206,16 +206,56 @@ __attribute__((__noinline__)) static void churn(struct tophash_map *m, const uin
 	}
 }
 
+/* Time and checksum of one timed workload, summed over the repetitions. */
+struct phase {
+	uint64_t ns, ck;
+};
+
+/* The lookup loops main() times, each on the hits and then on the misses. */
+static const struct {
+	uint64_t (*fn)(struct tophash_map *m, const uint64_t *keys, uint64_t n,
+		       uint64_t *found);
+	const char *hit, *miss;
+} lookup_kinds[] = {
+	{ lookups, "lookup_hit", "lookup_miss" },
+	{ lookups_rcu, "lookup_hit_rcu64", "lookup_miss_rcu64" },
+	{ lookups_batch, "lookup_hit_batch64", "lookup_miss_batch64" },
+};
+
+/*
+ * Lookup kind @k on keys 0..n-1 (every one must be found; the checksum is
+ * the sum of their values) and then on n..2n-1 (the checksum counts those
+ * found).
+ */
+static void time_lookups(unsigned int k, struct tophash_map *m,
+			 const uint64_t *keys, uint64_t n, struct phase *hit,
+			 struct phase *miss)
+{
+	uint64_t found = 0, t0 = nb_now_ns();
+
+	hit->ck += lookup_kinds[k].fn(m, keys, n, &found);
+	hit->ns += nb_now_ns() - t0;
+	if (found != n)
+		die(lookup_kinds[k].hit, found, -ENOENT);
+
+	found = 0;
+	t0 = nb_now_ns();
+	lookup_kinds[k].fn(m, keys + n, n, &found);
+	miss->ns += nb_now_ns() - t0;
+	miss->ck += found;
+}
+
+#define NKINDS	ARRAY_SIZE(lookup_kinds)
+
 int main(int argc, char **argv)
 {
 	uint64_t t0, reps, r, i, n, pairs, found;
-	uint64_t ns_ins = 0, ns_hit = 0, ns_miss = 0, ns_del = 0;
-	uint64_t ns_hit_rcu = 0, ns_miss_rcu = 0, ns_dep = 0, ck_dep = 0;
+	uint64_t ns_ins = 0, ns_del = 0, ns_dep = 0, ck_dep = 0;
 	uint64_t dep = (uint64_t)argc >> 60;	/* 0, unknown to the compiler */
-	uint64_t ck_ins = 0, ck_hit = 0, ck_miss = 0, ck_del = 0;
-	uint64_t ck_hit_rcu = 0, ck_miss_rcu = 0;
-	uint64_t ns_hit_batch = 0, ns_miss_batch = 0, ck_hit_batch = 0, ck_miss_batch = 0;
+	uint64_t ck_ins = 0, ck_del = 0;
+	struct phase hit[NKINDS] = { 0 }, miss[NKINDS] = { 0 };
 	struct tophash_map *m;
+	unsigned int k;
 	struct nb_args a;
 	uint64_t *keys;
 	siphash_key_t sk = { { 0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL } };
@@ -252,56 +292,21 @@ int main(int argc, char **argv)
 
 			for (p = 0; p < passes; p++) {
 				found = 0;
-				ck_hit += lookups(m, keys, n, &found);
-				ck_miss += lookups(m, keys + n, n, &found);
+				hit[0].ck += lookups(m, keys, n, &found);
+				miss[0].ck += lookups(m, keys + n, n, &found);
 			}
-			printf("lookups done: %llu\n", (unsigned long long)ck_hit);
+			printf("lookups done: %llu\n", (unsigned long long)hit[0].ck);
 			map_free(m);
 			free(keys);
 			rcu_unregister_thread();
 			return 0;
 		}
 
-		found = 0;
-		t0 = nb_now_ns();
-		ck_hit += lookups(m, keys, n, &found);
-		ns_hit += nb_now_ns() - t0;
-		if (found != n)
-			die("lookup_hit", found, -ENOENT);
-
-		found = 0;
-		t0 = nb_now_ns();
-		lookups(m, keys + n, n, &found);
-		ns_miss += nb_now_ns() - t0;
-		ck_miss += found;
+		/* -c (core only): the plain lookups, no other kind */
+		for (k = 0; k < (a.core_only ? 1 : NKINDS); k++)
+			time_lookups(k, m, keys, n, &hit[k], &miss[k]);
 		if (a.core_only)
 			goto delete;
-
-		found = 0;
-		t0 = nb_now_ns();
-		ck_hit_rcu += lookups_rcu(m, keys, n, &found);
-		ns_hit_rcu += nb_now_ns() - t0;
-		if (found != n)
-			die("lookup_hit_rcu64", found, -ENOENT);
-
-		found = 0;
-		t0 = nb_now_ns();
-		lookups_rcu(m, keys + n, n, &found);
-		ns_miss_rcu += nb_now_ns() - t0;
-		ck_miss_rcu += found;
-
-		found = 0;
-		t0 = nb_now_ns();
-		ck_hit_batch += lookups_batch(m, keys, n, &found);
-		ns_hit_batch += nb_now_ns() - t0;
-		if (found != n)
-			die("lookup_hit_batch64", found, -ENOENT);
-
-		found = 0;
-		t0 = nb_now_ns();
-		lookups_batch(m, keys + n, n, &found);
-		ns_miss_batch += nb_now_ns() - t0;
-		ck_miss_batch += found;
 
 		found = 0;
 		t0 = nb_now_ns();
@@ -317,18 +322,14 @@ delete:
 		map_free(m);
 	}
 	nb_print(IMPL, &a, "insert", reps * n, ns_ins, ck_ins);
-	nb_print(IMPL, &a, "lookup_hit", reps * n, ns_hit, ck_hit);
-	nb_print(IMPL, &a, "lookup_miss", reps * n, ns_miss, ck_miss);
-	if (!a.core_only) {
-		nb_print(IMPL, &a, "lookup_hit_rcu64", reps * n, ns_hit_rcu, ck_hit_rcu);
-		nb_print(IMPL, &a, "lookup_miss_rcu64", reps * n, ns_miss_rcu,
-			 ck_miss_rcu);
-		nb_print(IMPL, &a, "lookup_hit_batch64", reps * n, ns_hit_batch,
-			 ck_hit_batch);
-		nb_print(IMPL, &a, "lookup_miss_batch64", reps * n, ns_miss_batch,
-			 ck_miss_batch);
-		nb_print(IMPL, &a, "lookup_hit_dep", reps * n, ns_dep, ck_dep);
+	for (k = 0; k < (a.core_only ? 1 : NKINDS); k++) {
+		nb_print(IMPL, &a, lookup_kinds[k].hit, reps * n, hit[k].ns,
+			 hit[k].ck);
+		nb_print(IMPL, &a, lookup_kinds[k].miss, reps * n, miss[k].ns,
+			 miss[k].ck);
 	}
+	if (!a.core_only)
+		nb_print(IMPL, &a, "lookup_hit_dep", reps * n, ns_dep, ck_dep);
 	nb_print(IMPL, &a, "delete", reps * n, ns_del, ck_del);
 
 	/* churn: n/2 live entries, a sliding window over a ring of 2n keys */
