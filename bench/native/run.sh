@@ -56,7 +56,7 @@ TP_TARGET=${NATIVE_TP_TARGET:-1000000}
 TP_CG_SIZES=${NATIVE_TP_CALLGRIND_SIZES-"1024 131072 4194304"}
 start=$(date +%s)
 
-bash scripts/bench-deps.sh
+bash scripts/deps.sh bench
 mkdir -p "$OUT"
 raw=$OUT/native.out
 : > "$raw"
