@@ -8,9 +8,12 @@
 # Both have fault injection (failslab, fail_page_alloc, the debugfs knobs
 # the module's own fault attribute uses) and memcg (cgroup v2), and use SLUB
 # (tinyconfig would pick SLOB), so slub_debug= works too.
-# BTF and NET are for libbpf: the verifier wants vmlinux BTF for raw_tp
-# programs with BTF, and libbpf probes kernel features (global data, used by
-# the skeleton's rodata) with socket-filter programs, which need NET.
+# NET is for libbpf: it probes kernel features (global data, used by the
+# skeleton's rodata) with socket-filter programs, which need NET. No debug
+# info and so no vmlinux BTF: slotreuse's raw_tp programs, their maps' BTF
+# and bpftool's dumps need none (the kselftests pass without it), reports
+# are symbolized with kallsyms, and leaving DWARF and pahole out makes the
+# build faster.
 # The result is cached outside the tree, per kernel version and keyed by a
 # hash of the config fragment, as
 #   $TOPHASH_KCACHE/<version>/<variant>-<key>/{bzImage,tree/}
@@ -33,7 +36,7 @@ common=(
 	BPF BPF_SYSCALL BPF_JIT PERF_EVENTS KPROBES KPROBE_EVENTS
 	FTRACE DYNAMIC_EVENTS BPF_EVENTS DEBUG_FS DEBUG_KERNEL
 	STACKTRACE KALLSYMS BUG SLUB SLUB_DEBUG
-	DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT DEBUG_INFO_BTF NET
+	DEBUG_INFO_NONE NET
 	FAULT_INJECTION FAILSLAB FAIL_PAGE_ALLOC FAULT_INJECTION_DEBUG_FS
 	CGROUPS MEMCG
 )
@@ -97,7 +100,7 @@ args=()
 for o in "${common[@]}" "${extra[@]}"; do args+=(-e "$o"); done
 {
 	make tinyconfig &&
-	scripts/config -d SLOB "${args[@]}" -d MODULE_SIG -d WERROR -d DEBUG_INFO_BTF_MODULES \
+	scripts/config -d SLOB "${args[@]}" -d MODULE_SIG -d WERROR -d DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT \
 		--set-str LOCALVERSION "-tophash-$variant" &&
 	make olddefconfig
 } >"$log" 2>&1 || { tail -n 40 "$log" >&2; exit 1; }

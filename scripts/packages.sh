@@ -9,8 +9,9 @@
 #   make deps                         all of them
 #
 # The list is what a fresh `debootstrap --variant=minbase bookworm` root
-# with make, git and gcc lacks (minbase has no python3, xz-utils, cpio,
-# kmod, ...), found by running the targets in such a root. The Debian
+# with make, git and gcc lacks (minbase has no xz-utils, cpio, kmod,
+# python3, ...), found by running the targets in such a root
+# (scripts/newcomer-root.sh). The Debian
 # kernel itself (linux-headers-<abi>-amd64 and -common at the chosen
 # version) is added by deps.sh once scripts/resolve-kernel.sh chose it.
 
@@ -21,15 +22,13 @@ pkgs_build=(make gcc libc6-dev qemu-system-x86
 	libelf-dev zlib1g-dev perl)
 
 # make check beyond the build: checkpatch (perl), sparse, the core in
-# userspace under TSan/ASan/libFuzzer (clang's runtimes, liburcu), the
-# offline tests of the set-up scripts.
-pkgs_check=(sparse liburcu-dev libclang-rt-14-dev python3)
+# userspace under TSan/ASan/libFuzzer (clang's runtimes, liburcu).
+pkgs_check=(sparse liburcu-dev libclang-rt-14-dev)
 
-# scripts/build-debug-kernel.sh: a kernel from linux-source-6.1 with BTF
-# (pahole from dwarves; tools/bpf/resolve_btfids runs python3), objtool
-# (libelf), extract-cert (libssl).
-pkgs_debug_kernel=(flex bison bc libssl-dev libelf-dev dwarves python3
-	xz-utils gcc make perl)
+# scripts/build-debug-kernel.sh: a kernel from linux-source-6.1: Kconfig
+# (flex, bison), bc, objtool (libelf), extract-cert (libssl), perl. (With
+# vmlinux BTF it would also need pahole and python3; it has none.)
+pkgs_debug_kernel=(flex bison bc libssl-dev libelf-dev xz-utils gcc make perl)
 
 # make bench: Go's classic map (golang-go is Go 1.19), abseil's
 # flat_hash_map (g++, pkg-config), callgrind (valgrind), the result scripts
