@@ -24,6 +24,16 @@
 /* Sequence counts guarding in-place overwrites, striped by bucket index. */
 #define TH_SEQ_STRIPES		64
 
+/*
+ * The fixed-size paths of lookup, assign and delete: the same code as the
+ * generic path, with the key and value sizes and every bucket offset as
+ * compile-time constants (Go's mapaccess1_fast64 and friends in spirit).
+ */
+enum th_fast {
+	TH_FAST_NONE,	/* the generic path: sizes and offsets read from the map */
+	TH_FAST_K8V8,	/* 8-byte keys, 8-byte values */
+};
+
 /**
  * struct tophash_table - what a reader needs to find a key, published as one
  *	RCU object so that B, buckets and oldbuckets are always seen together
@@ -84,6 +94,8 @@ struct tophash_table {
  * @bytes: bytes this map holds now, retired-but-unfreed memory excluded
  * @dbg: debugfs directory of this map
  * @rcu: frees an in-kernel map after lockless readers are done with it
+ * @fast: the fixed-size path (enum th_fast) lookups, assigns and deletes
+ *	take, chosen at create from the key and value sizes
  * @seq: write sections around in-place overwrites of live slots (value
  *	update, delete zeroing), one per stripe of primary-bucket indexes of
  *	the current array; lockless readers retry when one overlapped them
@@ -101,6 +113,7 @@ struct tophash_map {
 	u32 ovf_off;
 	u64 count;
 	u64 max_entries;
+	u8 fast;
 	u64 noverflow;
 	u64 noldoverflow;
 	u64 nevacuate;

@@ -5,7 +5,9 @@
  * clears) while reader kthreads and a timer (softirq) look keys up with no
  * lock. Every value encodes its key and a version with a check word, so a
  * torn or foreign value is detected; keys that stay present for the whole
- * run must always be found.
+ * run must always be found. The growth and chain-evacuation stresses run
+ * twice: with 24-byte values (the generic path) and with 8-byte values
+ * (the fixed-size path of 8-byte keys and values).
  *
  * Loading the module runs the tests; it prints "N of M tests passed" and
  * insmod fails when any failed, as lib/test_xarray.c does.
@@ -70,6 +72,42 @@ static bool th_val_ok(const struct th_val *v, u64 key)
 	return v->key == key && v->check == th_mix(key ^ th_mix(v->version));
 }
 
+/*
+ * An 8-byte value: a 24-bit tag of its key, a 24-bit version, and a 16-bit
+ * check of both.
+ */
+static u64 th_make_val8(u64 key, u64 version)
+{
+	u64 tag = th_mix(key) & 0xffffff;
+
+	version &= 0xffffff;
+	return tag << 40 | version << 16 | (th_mix(tag ^ th_mix(version)) & 0xffff);
+}
+
+static bool th_val8_ok(u64 v, u64 key)
+{
+	return th_make_val8(key, (v >> 16) & 0xffffff) == v;
+}
+
+/* A value of @vsize bytes (8 or sizeof(struct th_val)) for @key, checked. */
+static bool th_vval_ok(const void *v, u32 vsize, u64 key)
+{
+	if (vsize == sizeof(u64))
+		return th_val8_ok(*(const u64 *)v, key);
+	return th_val_ok(v, key);
+}
+
+static int th_put(struct tophash_map *m, u32 vsize, u64 key, u64 version,
+		  u32 flags)
+{
+	struct th_val v;
+	u64 v8 = th_make_val8(key, version);
+
+	th_make_val(&v, key, version);
+	return tophash_update(m, &key, vsize == sizeof(u64) ? (void *)&v8 :
+			      (void *)&v, flags);
+}
+
 static u64 th_rand(u64 *state)
 {
 	*state += 0x9e3779b97f4a7c15ULL;
@@ -79,6 +117,7 @@ static u64 th_rand(u64 *state)
 /* What one stress phase shares between the writer and its readers. */
 struct th_stress {
 	struct tophash_map *m;
+	u32 vsize;		/* value bytes: 8 or sizeof(struct th_val) */
 	u64 nkeys;		/* readers look up keys in [0, nkeys) */
 	u64 nstable;		/* keys in [0, nstable) must always be found */
 	u64 (*key_of)(u64 i);	/* i-th key */
@@ -104,7 +143,7 @@ static bool th_check_one(struct th_stress *st, u64 i)
 			atomic64_inc(&st->missing_stable);
 		return false;
 	}
-	if (!th_val_ok(&v, key))
+	if (!th_vval_ok(&v, st->vsize, key))
 		atomic64_inc(&st->bad_value);
 	return true;
 }
@@ -114,7 +153,7 @@ static bool th_check_one(struct th_stress *st, u64 i)
 /* TH_READ_BATCH keys through tophash_lookup_batch_rcu(), each checked. */
 static void th_check_batch(struct th_stress *st, u64 *rng)
 {
-	struct th_val vals[TH_READ_BATCH];
+	struct th_val vals[TH_READ_BATCH];	/* room for either value size */
 	u64 idx[TH_READ_BATCH], keys[TH_READ_BATCH];
 	u8 found[TH_READ_BATCH];
 	unsigned int i, hits;
@@ -135,7 +174,7 @@ static void th_check_batch(struct th_stress *st, u64 *rng)
 		}
 		hits--;
 		atomic64_inc(&st->hits);
-		if (!th_val_ok(&vals[i], keys[i]))
+		if (!th_vval_ok((u8 *)vals + i * st->vsize, st->vsize, keys[i]))
 			atomic64_inc(&st->bad_value);
 	}
 	/* The count returned must match the flags. */
@@ -229,14 +268,20 @@ static u64 th_key_plain(u64 i)
 	return i;
 }
 
+/* The path a map of values of @vsize bytes takes (8-byte keys). */
+static u8 th_path_of(u32 vsize)
+{
+	return vsize == sizeof(u64) ? TH_FAST_K8V8 : TH_FAST_NONE;
+}
+
 /*
  * Stable keys updated in place (seqcount path) and churn keys inserted and
  * deleted (slot reuse, emptyRest walks) while the map doubles from B=0.
  */
-static noinline void check_stress_growth(void)
+static void th_stress_growth(const char *name, u32 vsize)
 {
-	struct tophash_create c = { .key_size = 8, .value_size = sizeof(struct th_val) };
-	struct th_stress st = { .nkeys = TH_STABLE + TH_CHURN,
+	struct tophash_create c = { .key_size = 8, .value_size = vsize };
+	struct th_stress st = { .nkeys = TH_STABLE + TH_CHURN, .vsize = vsize,
 				.nstable = TH_STABLE, .key_of = th_key_plain };
 	unsigned long end;
 	struct tophash_info in;
@@ -247,10 +292,9 @@ static noinline void check_stress_growth(void)
 	TH_CHECK(!IS_ERR(st.m));
 	if (IS_ERR(st.m))
 		return;
-	for (i = 0, bad = 0; i < TH_STABLE; i++) {
-		th_make_val(&v, i, 0);
-		bad += !!tophash_update(st.m, &i, &v, TOPHASH_NOEXIST);
-	}
+	TH_CHECK(st.m->fast == th_path_of(vsize));
+	for (i = 0, bad = 0; i < TH_STABLE; i++)
+		bad += !!th_put(st.m, vsize, i, 0, TOPHASH_NOEXIST);
 	TH_CHECK(bad == 0);
 	tophash_info(st.m, &in);
 	gen0 = in.generation;
@@ -260,9 +304,8 @@ static noinline void check_stress_growth(void)
 		u64 r = th_rand(&rng);
 
 		i = r % (TH_STABLE + TH_CHURN);
-		th_make_val(&v, i, ops);
 		if (i < TH_STABLE || (r >> 32) % 3)
-			tophash_update(st.m, &i, &v, TOPHASH_ANY);
+			th_put(st.m, vsize, i, ops, TOPHASH_ANY);
 		else
 			tophash_delete(st.m, &i);
 		if (++ops % 64 == 0)
@@ -270,16 +313,26 @@ static noinline void check_stress_growth(void)
 	}
 	th_stress_stop(&st);
 	tophash_info(st.m, &in);
-	th_stress_report("growth", &st, ops, &in);
+	th_stress_report(name, &st, ops, &in);
 	TH_CHECK(atomic64_read(&st.bad_value) == 0);
 	TH_CHECK(atomic64_read(&st.missing_stable) == 0);
 	TH_CHECK(atomic64_read(&st.lookups) > 0);
 	TH_CHECK(atomic64_read(&st.timer_lookups) > 0);
 	TH_CHECK(in.generation > gen0);	/* it grew while readers ran */
 	for (i = 0, bad = 0; i < TH_STABLE; i++)
-		bad += tophash_lookup(st.m, &i, &v) || !th_val_ok(&v, i);
+		bad += tophash_lookup(st.m, &i, &v) || !th_vval_ok(&v, vsize, i);
 	TH_CHECK(bad == 0);
 	tophash_map_free(st.m);
+}
+
+static noinline void check_stress_growth(void)
+{
+	th_stress_growth("growth", sizeof(struct th_val));
+}
+
+static noinline void check_stress_growth_fixed_path(void)
+{
+	th_stress_growth("growth, fixed-size path", sizeof(u64));
 }
 
 /*
@@ -301,7 +354,8 @@ static noinline void check_stress_overflow_clear(void)
 {
 	struct tophash_create c = { .key_size = 8, .value_size = sizeof(struct th_val),
 				    .flags = TOPHASH_F_IDENTITY_HASH, .size_hint = 64 };
-	struct th_stress st = { .nkeys = 512, .nstable = 0, .key_of = th_key_crowded };
+	struct th_stress st = { .nkeys = 512, .nstable = 0, .key_of = th_key_crowded,
+				.vsize = sizeof(struct th_val) };
 	u64 j, key, ops = 0, phase = 0, same_size = 0, clears = 0, bad = 0;
 	struct tophash_clear cl;
 	struct tophash_info in;
@@ -365,35 +419,32 @@ static u64 th_key_chain0(u64 i)
  * readers may be scanning it (MEMORY-ORDERING.md, pair 9). A fresh map per
  * round, so each round goes through all the doublings again.
  */
-static noinline void check_stress_chain_evacuation(void)
+static void th_stress_chain_evacuation(const char *name, u32 vsize)
 {
-	struct tophash_create c = { .key_size = 8, .value_size = sizeof(struct th_val),
+	struct tophash_create c = { .key_size = 8, .value_size = vsize,
 				    .flags = TOPHASH_F_IDENTITY_HASH, .size_hint = 14 };
 	u64 i, key, rounds = 0, lookups = 0, bad = 0, missing = 0, fail = 0;
 	unsigned long end = jiffies + msecs_to_jiffies(duration_ms);
 	struct tophash_info in = { 0 };
-	struct th_val v;
 
 	while (time_before(jiffies, end) && !fail) {
 		struct th_stress st = { .nkeys = TH_CHAIN0, .nstable = TH_CHAIN0,
-					.key_of = th_key_chain0 };
+					.key_of = th_key_chain0, .vsize = vsize };
 
 		st.m = tophash_map_new(&c);
 		if (IS_ERR(st.m)) {
 			fail++;
 			break;
 		}
-		for (i = 0; i < TH_CHAIN0; i++) {
-			key = th_key_chain0(i);
-			th_make_val(&v, key, 0);
-			fail += !!tophash_update(st.m, &key, &v, TOPHASH_NOEXIST);
-		}
+		fail += st.m->fast != th_path_of(vsize);
+		for (i = 0; i < TH_CHAIN0; i++)
+			fail += !!th_put(st.m, vsize, th_key_chain0(i), 0,
+					 TOPHASH_NOEXIST);
 		fail += !!th_stress_start(&st);
 		for (i = 0; i < TH_SPREAD; i++) {
 			/* low bits 1..1023: every bucket but 0, for B up to 10 */
 			key = ((i + 1) << 40) | (1 + i % 1023);
-			th_make_val(&v, key, rounds);
-			fail += !!tophash_update(st.m, &key, &v, TOPHASH_ANY);
+			fail += !!th_put(st.m, vsize, key, rounds, TOPHASH_ANY);
 			if (i % 64 == 0)
 				cond_resched();
 		}
@@ -405,14 +456,25 @@ static noinline void check_stress_chain_evacuation(void)
 		tophash_map_free(st.m);
 		rounds++;
 	}
-	pr_info("tophash_selftest: chain evacuation: rounds %llu, lookups %llu, bad values %llu, missing stable keys %llu, last B %u\n",
-		rounds, lookups, bad, missing, in.B);
+	pr_info("tophash_selftest: %s: rounds %llu, lookups %llu, bad values %llu, missing stable keys %llu, last B %u\n",
+		name, rounds, lookups, bad, missing, in.B);
 	TH_CHECK(fail == 0);
 	TH_CHECK(rounds > 0);
 	TH_CHECK(in.B >= 8);
 	TH_CHECK(lookups > 0);
 	TH_CHECK(bad == 0);
 	TH_CHECK(missing == 0);
+}
+
+static noinline void check_stress_chain_evacuation(void)
+{
+	th_stress_chain_evacuation("chain evacuation", sizeof(struct th_val));
+}
+
+static noinline void check_stress_chain_evacuation_fixed_path(void)
+{
+	th_stress_chain_evacuation("chain evacuation, fixed-size path",
+				   sizeof(u64));
 }
 
 static noinline void check_api_round_trip(void)
@@ -451,8 +513,10 @@ static int __init tophash_selftest_init(void)
 {
 	check_api_round_trip();
 	check_stress_growth();
+	check_stress_growth_fixed_path();
 	check_stress_overflow_clear();
 	check_stress_chain_evacuation();
+	check_stress_chain_evacuation_fixed_path();
 	pr_info("tophash_selftest: %u of %u tests passed\n", tests_passed, tests_run);
 	return tests_passed == tests_run ? 0 : -EINVAL;
 }

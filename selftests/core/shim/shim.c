@@ -17,8 +17,9 @@
 #include <sys/random.h>
 #include <sched.h>
 #include <unistd.h>
-#include <urcu/urcu-memb.h>
+#include <linux/rcupdate.h>
 #include <linux/siphash.h>
+#include <linux/seqlock.h>
 #include <linux/tracepoint.h>
 #include "th_shim.h"
 
@@ -502,11 +503,55 @@ __attribute__((constructor)) static void th_shim_init(void)
 
 #define TH_RCU_MAX_THREADS	256
 
-/* TH_SHIM_BENCH: rcu_read_lock() is urcu's own (linux/rcupdate.h). */
+/*
+ * The urcu flavour: memb for the tests, whose readers' sections urcu tracks
+ * itself; qsbr for bench/native (TH_SHIM_BENCH), whose read side is the
+ * model of a kernel's below and whose grace periods qsbr gives.
+ */
 #ifdef TH_SHIM_BENCH
-#define TH_SHIM_URCU_DIRECT	1
+#define th_urcu(fn)	urcu_qsbr_##fn
 #else
-#define TH_SHIM_URCU_DIRECT	0
+#define th_urcu(fn)	urcu_memb_##fn
+#endif
+
+#ifdef TH_SHIM_BENCH
+/*
+ * bench/native's rcu_read_lock()/rcu_read_unlock() (linux/rcupdate.h): what
+ * Debian's 6.1 kernel (CONFIG_PREEMPT_RCU) runs, __rcu_read_lock() and
+ * __rcu_read_unlock(): an out-of-line call that counts the task's nesting,
+ * and on the way out a check of its "unlock special" word. The grace
+ * periods come from urcu-qsbr, whose readers cost nothing: the thread that
+ * reads is the one that waits for grace periods (the writer), and qsbr's
+ * synchronize_rcu() takes that thread offline while it waits.
+ */
+__thread int th_bench_rcu_nest;
+static __thread int th_bench_rcu_special;
+
+noinline void th_bench_rcu_read_lock(void)
+{
+	th_bench_rcu_nest++;
+	barrier();
+}
+
+noinline void th_bench_rcu_read_unlock(void)
+{
+	barrier();
+	if (--th_bench_rcu_nest == 0 &&
+	    unlikely(READ_ONCE(th_bench_rcu_special))) {
+		fprintf(stderr, "shim: rcu_read_unlock special\n");
+		abort();
+	}
+}
+
+static bool th_bench_reading(void)
+{
+	return th_bench_rcu_nest;
+}
+#else
+static bool th_bench_reading(void)
+{
+	return false;
+}
 #endif
 
 /* Each registered thread's unlock counter, on its own cache line. */
@@ -540,7 +585,7 @@ void th_rcu_register_thread(void)
 		abort();
 	}
 	th_rcu_me = &th_rcu_threads[i];
-	urcu_memb_register_thread();
+	th_urcu(register_thread)();
 }
 
 /* The slot stays: a later grace period still acquires its last unlock. */
@@ -550,7 +595,7 @@ void th_rcu_unregister_thread(void)
 		th_shim_error("rcu_unregister_thread", __FILE__, __LINE__);
 		return;
 	}
-	urcu_memb_unregister_thread();
+	th_urcu(unregister_thread)();
 	th_rcu_me = NULL;
 }
 
@@ -561,7 +606,7 @@ void th_rcu_read_lock(void)
 		abort();
 	}
 	if (th_rcu_nest++ == 0)
-		urcu_memb_read_lock();
+		th_urcu(read_lock)();
 }
 
 /*
@@ -576,7 +621,7 @@ void th_rcu_read_unlock(void)
 	}
 	if (--th_rcu_nest == 0) {
 		__atomic_store_n(&th_rcu_me->ctr, ++th_rcu_unlocks, __ATOMIC_RELEASE);
-		urcu_memb_read_unlock();
+		th_urcu(read_unlock)();
 	}
 }
 
@@ -588,7 +633,7 @@ void th_rcu_synchronize(void)
 		th_shim_error("synchronize_rcu inside a read-side section", __FILE__, __LINE__);
 		abort();
 	}
-	urcu_memb_synchronize_rcu();
+	th_urcu(synchronize_rcu)();
 	n = __atomic_load_n(&th_rcu_nthreads, __ATOMIC_ACQUIRE);
 	for (i = 0; i < n && i < TH_RCU_MAX_THREADS; i++)
 		(void)__atomic_load_n(&th_rcu_threads[i].ctr, __ATOMIC_ACQUIRE);
@@ -628,7 +673,7 @@ void th_rcu_call(struct rcu_head *head, void (*func)(struct rcu_head *))
 	pthread_mutex_unlock(&th_rcu_cb_lock);
 	/* Never from inside a read-side section: that grace period would wait on us. */
 	if (len >= __atomic_load_n(&th_rcu_batch, __ATOMIC_RELAXED) && !th_rcu_nest &&
-	    !(TH_SHIM_URCU_DIRECT && urcu_memb_read_ongoing()))
+	    !th_bench_reading())
 		th_rcu_flush();
 }
 
@@ -708,6 +753,21 @@ void th_shim_random_bytes(void *buf, size_t n)
 		p += got;
 		n -= (size_t)got;
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* seqcount readers (linux/seqlock.h)                                 */
+
+unsigned int th_shim_seqcount_wait(const seqcount_t *s)
+{
+	unsigned int v, spins = 0;
+
+	while ((v = __atomic_load_n(&s->sequence, __ATOMIC_ACQUIRE)) & 1) {
+		cpu_relax();
+		if (++spins % 128 == 0)
+			sched_yield();	/* the writer may be preempted */
+	}
+	return v;
 }
 
 /* ------------------------------------------------------------------ */
