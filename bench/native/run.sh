@@ -65,7 +65,7 @@ raw=$OUT/native.out
 ABSL_PKGS="absl_raw_hash_set absl_hash"
 TH_CMD="gcc -O2 -std=gnu11 -Wall -Wextra -Werror -Wno-sign-compare -DTH_SHIM_BENCH \
 -Iselftests/core/shim -Ikmod/include -o $OUT/tophash_native \
-bench/native/tophash_native.c selftests/core/shim/shim.c -lurcu-memb -lpthread"
+bench/native/tophash_native.c selftests/core/shim/shim.c -lurcu-qsbr -lpthread"
 # The same with every tracepoint compiled out (kmod/'s -DNOTRACE for make bench).
 TH_NOTRACE_CMD=${TH_CMD/ -DTH_SHIM_BENCH / -DTH_SHIM_BENCH -DNOTRACE }
 TH_NOTRACE_CMD=${TH_NOTRACE_CMD/"-o $OUT/tophash_native "/"-o $OUT/tophash_native_notrace "}
