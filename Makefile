@@ -141,13 +141,21 @@ vm-check: $(addprefix vm-check-,$(VM_RUNS))
 # Host-side tests of the map core in userspace: core-check, fuzz, check-ordering.
 include selftests/core/core.mk
 
+# The single-key lookup prefetches its bucket in the module and in the
+# native build (selftests/core/check-prefetch.sh objdumps both).
+.PHONY: check-prefetch
+check-prefetch: kmod/tophash.ko
+	bash selftests/core/check-prefetch.sh $(CURDIR)/kmod/tophash.ko $(BUILD)/prefetch
+
 check: deps
 	$(MAKE) checkpatch
 	$(MAKE) sparse
 	$(MAKE) all
 	$(MAKE) core-check
+	$(MAKE) check-prefetch
 	$(MAKE) $(addprefix vm-check-,$(VM_RUNS))
 	bash scripts/tap-summary.sh --counts core $(BUILD)/core/summary \
+		--counts prefetch $(BUILD)/prefetch/summary \
 		$(addprefix $(BUILD)/check/,$(VM_RUNS))
 
 demo: $(INITRD)

@@ -1360,7 +1360,8 @@ static inline bool th_evacuated_acquire(const u8 *b)
  * lines, ask for all of its lines at once, before the first load, so that
  * their misses overlap instead of each waiting for the one before. On a
  * fixed-size path the loop unrolls into a few prefetch instructions; `make
- * check` fails when tophash_lookup_rcu() has none (scripts/check-prefetch.sh).
+ * check` fails when tophash_lookup_rcu() has none, here or in the native
+ * build (selftests/core/check-prefetch.sh).
  */
 #define TH_PREFETCH_MAX	(4 * L1_CACHE_BYTES)
 
