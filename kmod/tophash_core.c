@@ -118,6 +118,10 @@ static u8 th_fast_path(u32 ks, u32 vs, u32 flags)
 		return TH_FAST_NONE;
 	if (ks == sizeof(u64) && vs == sizeof(u64))
 		return TH_FAST_K8V8;
+	if (ks == 2 * sizeof(u64) && vs == sizeof(u64))
+		return TH_FAST_K16V8;
+	if (ks == sizeof(u32) && vs == sizeof(u64))
+		return TH_FAST_K4V8;
 	return TH_FAST_NONE;
 }
 
@@ -129,6 +133,10 @@ static u8 th_fast_path(u32 ks, u32 vs, u32 flags)
 #define TH_BY_SHAPE(m, fn, ...)						\
 	(likely((m)->fast == TH_FAST_K8V8) ?				\
 	 fn((m), TH_SHAPE_FIXED(8, 8), __VA_ARGS__) :			\
+	 (m)->fast == TH_FAST_K16V8 ?					\
+	 fn((m), TH_SHAPE_FIXED(16, 8), __VA_ARGS__) :			\
+	 (m)->fast == TH_FAST_K4V8 ?					\
+	 fn((m), TH_SHAPE_FIXED(4, 8), __VA_ARGS__) :			\
 	 fn((m), TH_SHAPE(m), __VA_ARGS__))
 
 static inline u8 *th_bucket(const struct tophash_map *m, u8 *arr, unsigned long i)
@@ -1075,6 +1083,20 @@ static noinline int th_evacuate_k8v8(struct tophash_map *m,
 	return th_evacuate_sh(m, TH_SHAPE_FIXED(8, 8), t, oldbucket);
 }
 
+static noinline int th_evacuate_k4v8(struct tophash_map *m,
+				      struct tophash_table *t,
+				      unsigned long oldbucket)
+{
+	return th_evacuate_sh(m, TH_SHAPE_FIXED(4, 8), t, oldbucket);
+}
+
+static noinline int th_evacuate_k16v8(struct tophash_map *m,
+				      struct tophash_table *t,
+				      unsigned long oldbucket)
+{
+	return th_evacuate_sh(m, TH_SHAPE_FIXED(16, 8), t, oldbucket);
+}
+
 static noinline int th_evacuate_generic(struct tophash_map *m,
 					struct tophash_table *t,
 					unsigned long oldbucket)
@@ -1087,6 +1109,10 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 {
 	if (m->fast == TH_FAST_K8V8)
 		return th_evacuate_k8v8(m, t, oldbucket);
+	if (m->fast == TH_FAST_K16V8)
+		return th_evacuate_k16v8(m, t, oldbucket);
+	if (m->fast == TH_FAST_K4V8)
+		return th_evacuate_k4v8(m, t, oldbucket);
 	return th_evacuate_generic(m, t, oldbucket);
 }
 
@@ -1590,6 +1616,10 @@ int tophash_lookup_rcu(struct tophash_map *m, const void *key, void *val)
 {
 	if (likely(m->fast == TH_FAST_K8V8))
 		return th_lookup_rcu_fixed(m, TH_SHAPE_FIXED(8, 8), key, val);
+	if (m->fast == TH_FAST_K16V8)
+		return th_lookup_rcu_fixed(m, TH_SHAPE_FIXED(16, 8), key, val);
+	if (m->fast == TH_FAST_K4V8)
+		return th_lookup_rcu_fixed(m, TH_SHAPE_FIXED(4, 8), key, val);
 	return th_lookup_rcu_generic(m, key, val);
 }
 EXPORT_SYMBOL_GPL(tophash_lookup_rcu);

@@ -32,6 +32,8 @@
 enum th_fast {
 	TH_FAST_NONE,	/* the generic path: sizes and offsets read from the map */
 	TH_FAST_K8V8,	/* 8-byte keys, 8-byte values */
+	TH_FAST_K16V8,	/* 16-byte keys, 8-byte values */
+	TH_FAST_K4V8,	/* 4-byte keys, 8-byte values */
 };
 
 /**

@@ -7,7 +7,8 @@
  * torn or foreign value is detected; keys that stay present for the whole
  * run must always be found. The growth and chain-evacuation stresses run
  * twice: with 24-byte values (the generic path) and with 8-byte values
- * (the fixed-size path of 8-byte keys and values).
+ * (the fixed-size paths: 8-, 16- and 4-byte keys for growth, 8-byte keys
+ * for the chain evacuation, which needs the identity hash).
  *
  * Loading the module runs the tests; it prints "N of M tests passed" and
  * insmod fails when any failed, as lib/test_xarray.c does.
@@ -97,16 +98,6 @@ static bool th_vval_ok(const void *v, u32 vsize, u64 key)
 	return th_val_ok(v, key);
 }
 
-static int th_put(struct tophash_map *m, u32 vsize, u64 key, u64 version,
-		  u32 flags)
-{
-	struct th_val v;
-	u64 v8 = th_make_val8(key, version);
-
-	th_make_val(&v, key, version);
-	return tophash_update(m, &key, vsize == sizeof(u64) ? (void *)&v8 :
-			      (void *)&v, flags);
-}
 
 static u64 th_rand(u64 *state)
 {
@@ -117,6 +108,7 @@ static u64 th_rand(u64 *state)
 /* What one stress phase shares between the writer and its readers. */
 struct th_stress {
 	struct tophash_map *m;
+	u32 ksize;		/* key bytes: 4, 8 or 16 */
 	u32 vsize;		/* value bytes: 8 or sizeof(struct th_val) */
 	u64 nkeys;		/* readers look up keys in [0, nkeys) */
 	u64 nstable;		/* keys in [0, nstable) must always be found */
@@ -132,13 +124,41 @@ struct th_stress {
 	u64 timer_rng;
 };
 
+/*
+ * The st->ksize bytes of key @key: its own 8 bytes, then a mix of it (a
+ * 4-byte key is its low half: the keys of a stress differ there).
+ */
+static void th_key_bytes(const struct th_stress *st, u64 key, u8 *buf)
+{
+	u64 hi = th_mix(key);
+
+	memcpy(buf, &key, sizeof(key));
+	if (st->ksize > sizeof(key))
+		memcpy(buf + sizeof(key), &hi, sizeof(hi));
+}
+
+/* Insert or update @key with a value of @version, as @flags says. */
+static int th_put(struct th_stress *st, u64 key, u64 version, u32 flags)
+{
+	u64 v8 = th_make_val8(key, version);
+	struct th_val v;
+	u8 kb[16];
+
+	th_key_bytes(st, key, kb);
+	th_make_val(&v, key, version);
+	return tophash_update(st->m, kb, st->vsize == sizeof(u64) ? (void *)&v8 :
+			      (void *)&v, flags);
+}
+
 /* One lookup of key index @i, checked; returns true when the key was found. */
 static bool th_check_one(struct th_stress *st, u64 i)
 {
 	u64 key = st->key_of(i);
 	struct th_val v;
+	u8 kb[16];
 
-	if (tophash_lookup(st->m, &key, &v)) {
+	th_key_bytes(st, key, kb);
+	if (tophash_lookup(st->m, kb, &v)) {
 		if (i < st->nstable)
 			atomic64_inc(&st->missing_stable);
 		return false;
@@ -155,16 +175,16 @@ static void th_check_batch(struct th_stress *st, u64 *rng)
 {
 	struct th_val vals[TH_READ_BATCH];	/* room for either value size */
 	u64 idx[TH_READ_BATCH], keys[TH_READ_BATCH];
-	u8 found[TH_READ_BATCH];
+	u8 found[TH_READ_BATCH], kb[TH_READ_BATCH * 16];
 	unsigned int i, hits;
 
 	for (i = 0; i < TH_READ_BATCH; i++) {
 		idx[i] = th_rand(rng) % st->nkeys;
 		keys[i] = st->key_of(idx[i]);
+		th_key_bytes(st, keys[i], kb + i * st->ksize);
 	}
 	rcu_read_lock();
-	hits = tophash_lookup_batch_rcu(st->m, keys, vals, found,
-					TH_READ_BATCH);
+	hits = tophash_lookup_batch_rcu(st->m, kb, vals, found, TH_READ_BATCH);
 	rcu_read_unlock();
 	for (i = 0; i < TH_READ_BATCH; i++) {
 		if (!found[i]) {
@@ -268,46 +288,54 @@ static u64 th_key_plain(u64 i)
 	return i;
 }
 
-/* The path a map of values of @vsize bytes takes (8-byte keys). */
-static u8 th_path_of(u32 vsize)
+/* The path a map of these key and value sizes takes (default hash). */
+static u8 th_path_of(u32 ksize, u32 vsize)
 {
-	return vsize == sizeof(u64) ? TH_FAST_K8V8 : TH_FAST_NONE;
+	if (vsize != sizeof(u64))
+		return TH_FAST_NONE;
+	return ksize == 4 ? TH_FAST_K4V8 : ksize == 16 ? TH_FAST_K16V8 :
+	       TH_FAST_K8V8;
 }
 
 /*
  * Stable keys updated in place (seqcount path) and churn keys inserted and
- * deleted (slot reuse, emptyRest walks) while the map doubles from B=0.
+ * deleted (slot reuse, emptyRest walks) while the map doubles from B=0,
+ * for @ms milliseconds.
  */
-static void th_stress_growth(const char *name, u32 vsize)
+static void th_stress_growth(const char *name, u32 ksize, u32 vsize,
+			     unsigned int ms)
 {
-	struct tophash_create c = { .key_size = 8, .value_size = vsize };
+	struct tophash_create c = { .key_size = ksize, .value_size = vsize };
 	struct th_stress st = { .nkeys = TH_STABLE + TH_CHURN, .vsize = vsize,
-				.nstable = TH_STABLE, .key_of = th_key_plain };
+				.ksize = ksize, .nstable = TH_STABLE,
+				.key_of = th_key_plain };
 	unsigned long end;
 	struct tophash_info in;
 	u64 i, ops = 0, rng = 1, gen0, bad;
 	struct th_val v;
+	u8 kb[16];
 
 	st.m = tophash_map_new(&c);
 	TH_CHECK(!IS_ERR(st.m));
 	if (IS_ERR(st.m))
 		return;
-	TH_CHECK(st.m->fast == th_path_of(vsize));
+	TH_CHECK(st.m->fast == th_path_of(ksize, vsize));
 	for (i = 0, bad = 0; i < TH_STABLE; i++)
-		bad += !!th_put(st.m, vsize, i, 0, TOPHASH_NOEXIST);
+		bad += !!th_put(&st, i, 0, TOPHASH_NOEXIST);
 	TH_CHECK(bad == 0);
 	tophash_info(st.m, &in);
 	gen0 = in.generation;
 	TH_CHECK(!th_stress_start(&st));
-	end = jiffies + msecs_to_jiffies(duration_ms);
+	end = jiffies + msecs_to_jiffies(ms);
 	while (time_before(jiffies, end)) {
 		u64 r = th_rand(&rng);
 
 		i = r % (TH_STABLE + TH_CHURN);
+		th_key_bytes(&st, i, kb);
 		if (i < TH_STABLE || (r >> 32) % 3)
-			th_put(st.m, vsize, i, ops, TOPHASH_ANY);
+			th_put(&st, i, ops, TOPHASH_ANY);
 		else
-			tophash_delete(st.m, &i);
+			tophash_delete(st.m, kb);
 		if (++ops % 64 == 0)
 			cond_resched();
 	}
@@ -319,20 +347,25 @@ static void th_stress_growth(const char *name, u32 vsize)
 	TH_CHECK(atomic64_read(&st.lookups) > 0);
 	TH_CHECK(atomic64_read(&st.timer_lookups) > 0);
 	TH_CHECK(in.generation > gen0);	/* it grew while readers ran */
-	for (i = 0, bad = 0; i < TH_STABLE; i++)
-		bad += tophash_lookup(st.m, &i, &v) || !th_vval_ok(&v, vsize, i);
+	for (i = 0, bad = 0; i < TH_STABLE; i++) {
+		th_key_bytes(&st, i, kb);
+		bad += tophash_lookup(st.m, kb, &v) || !th_vval_ok(&v, vsize, i);
+	}
 	TH_CHECK(bad == 0);
 	tophash_map_free(st.m);
 }
 
 static noinline void check_stress_growth(void)
 {
-	th_stress_growth("growth", sizeof(struct th_val));
+	th_stress_growth("growth", 8, sizeof(struct th_val), duration_ms);
 }
 
-static noinline void check_stress_growth_fixed_path(void)
+/* The three fixed-size paths, a third of the time each. */
+static noinline void check_stress_growth_fixed_paths(void)
 {
-	th_stress_growth("growth, fixed-size path", sizeof(u64));
+	th_stress_growth("growth, fixed path 8/8", 8, sizeof(u64), duration_ms / 3);
+	th_stress_growth("growth, fixed path 16/8", 16, sizeof(u64), duration_ms / 3);
+	th_stress_growth("growth, fixed path 4/8", 4, sizeof(u64), duration_ms / 3);
 }
 
 /*
@@ -355,7 +388,7 @@ static noinline void check_stress_overflow_clear(void)
 	struct tophash_create c = { .key_size = 8, .value_size = sizeof(struct th_val),
 				    .flags = TOPHASH_F_IDENTITY_HASH, .size_hint = 64 };
 	struct th_stress st = { .nkeys = 512, .nstable = 0, .key_of = th_key_crowded,
-				.vsize = sizeof(struct th_val) };
+				.ksize = 8, .vsize = sizeof(struct th_val) };
 	u64 j, key, ops = 0, phase = 0, same_size = 0, clears = 0, bad = 0;
 	struct tophash_clear cl;
 	struct tophash_info in;
@@ -429,22 +462,22 @@ static void th_stress_chain_evacuation(const char *name, u32 vsize)
 
 	while (time_before(jiffies, end) && !fail) {
 		struct th_stress st = { .nkeys = TH_CHAIN0, .nstable = TH_CHAIN0,
-					.key_of = th_key_chain0, .vsize = vsize };
+					.key_of = th_key_chain0, .ksize = 8,
+					.vsize = vsize };
 
 		st.m = tophash_map_new(&c);
 		if (IS_ERR(st.m)) {
 			fail++;
 			break;
 		}
-		fail += st.m->fast != th_path_of(vsize);
+		fail += st.m->fast != th_path_of(8, vsize);
 		for (i = 0; i < TH_CHAIN0; i++)
-			fail += !!th_put(st.m, vsize, th_key_chain0(i), 0,
-					 TOPHASH_NOEXIST);
+			fail += !!th_put(&st, th_key_chain0(i), 0, TOPHASH_NOEXIST);
 		fail += !!th_stress_start(&st);
 		for (i = 0; i < TH_SPREAD; i++) {
 			/* low bits 1..1023: every bucket but 0, for B up to 10 */
 			key = ((i + 1) << 40) | (1 + i % 1023);
-			fail += !!th_put(st.m, vsize, key, rounds, TOPHASH_ANY);
+			fail += !!th_put(&st, key, rounds, TOPHASH_ANY);
 			if (i % 64 == 0)
 				cond_resched();
 		}
@@ -513,7 +546,7 @@ static int __init tophash_selftest_init(void)
 {
 	check_api_round_trip();
 	check_stress_growth();
-	check_stress_growth_fixed_path();
+	check_stress_growth_fixed_paths();
 	check_stress_overflow_clear();
 	check_stress_chain_evacuation();
 	check_stress_chain_evacuation_fixed_path();

@@ -18,7 +18,8 @@
  *   drain    siphash, 12-byte keys: fill, empty (the seed is re-drawn under
  *            the readers), refill, clear
  *   fixed    growth's work with 8-byte values on the default hash: the
- *            fixed-size path (TH_FAST_K8V8)
+ *            fixed-size paths, with 8-, 16- and 4-byte keys in turn
+ *            (TH_FAST_K8V8, TH_FAST_K16V8, TH_FAST_K4V8)
  *   fixed-crowded  crowded's work with 8-byte values: the fixed-size path
  *            with the identity hash
  *
@@ -90,12 +91,11 @@ static void key_of(const struct round *r, u64 idx, u8 *key)
 
 		k = ((u64)(5 + (j * 37) % 200) << 56) | ((j + 1) << 20) | c;
 	}
-	memcpy(key, &k, 8);
-	if (r->key_size > 8) {
-		u32 salt = (u32)(idx * 2654435761u);
+	/* Bytes 8..15, for keys longer than 8 bytes (a 4-byte key is idx). */
+	u64 salt = idx * 2654435761u;
 
-		memcpy(key + 8, &salt, 4);
-	}
+	memcpy(key, &k, 8);
+	memcpy(key + 8, &salt, 8);
 }
 
 /* The 8-byte value of key index @idx at @version (see the top comment). */
@@ -282,12 +282,14 @@ static void run_round(int kind, double seconds, u64 *rng)
 	r.kind = kind;
 	r.plan = round_plan[kind];
 	r.key_size = r.plan == ROUND_DRAIN ? 12 : 8;
+	if (kind == ROUND_FIXED)
+		r.key_size = (const u32[]){ 8, 16, 4 }[tot.rounds[kind] % 3];
 	r.value_size = kind >= ROUND_FIXED ? sizeof(u64) : sizeof(struct tu_val);
 	switch (r.plan) {
 	case ROUND_GROWTH:
 		r.nkeys = 256 + 8192;
 		r.nstable = 256;
-		m = tu_map_new(8, r.value_size, 0, 0, 0, NULL);
+		m = tu_map_new(r.key_size, r.value_size, 0, 0, 0, NULL);
 		break;
 	case ROUND_CROWDED:
 		r.nkeys = 512;
@@ -304,7 +306,8 @@ static void run_round(int kind, double seconds, u64 *rng)
 		fprintf(stderr, "core_stress: map create failed\n");
 		exit(1);
 	}
-	if (m->fast != (kind >= ROUND_FIXED ? TH_FAST_K8V8 : TH_FAST_NONE)) {
+	if (m->fast != (kind >= ROUND_FIXED ? th_fast_path(r.key_size, r.value_size, 0) :
+			TH_FAST_NONE) || (kind >= ROUND_FIXED && m->fast == TH_FAST_NONE)) {
 		fprintf(stderr, "core_stress: round %s took the wrong path\n",
 			round_name[kind]);
 		exit(1);

@@ -1391,7 +1391,7 @@ TEST_F(MAP, siphash_flag_hashes_with_siphash_and_is_reported)
 	EXPECT_EQ(-EINVAL, err);
 }
 
-TEST_F(MAP, fixed_path_is_chosen_for_8_byte_keys_and_values_only)
+TEST_F(MAP, fixed_paths_are_chosen_for_8_byte_values_and_4_8_16_byte_keys)
 {
 	static const struct {
 		u32 ks, vs, flags;
@@ -1401,8 +1401,12 @@ TEST_F(MAP, fixed_path_is_chosen_for_8_byte_keys_and_values_only)
 		{ 8, 8, TOPHASH_F_IDENTITY_HASH, TH_FAST_K8V8 },
 		{ 8, 8, TOPHASH_F_SIPHASH, TH_FAST_NONE },
 		{ 8, 16, 0, TH_FAST_NONE },
-		{ 16, 8, 0, TH_FAST_NONE },
-		{ 4, 8, 0, TH_FAST_NONE },
+		{ 16, 8, 0, TH_FAST_K16V8 },
+		{ 16, 8, TOPHASH_F_SIPHASH, TH_FAST_NONE },
+		{ 4, 8, 0, TH_FAST_K4V8 },
+		{ 4, 4, 0, TH_FAST_NONE },
+		{ 12, 8, 0, TH_FAST_NONE },
+		{ 32, 8, 0, TH_FAST_NONE },
 	};
 	unsigned int i;
 
@@ -1437,41 +1441,43 @@ static void same_seed(struct tophash_map *a, struct tophash_map *b)
  * given the same random operations, return the same results and build the
  * same layout, byte for byte, through growth, same-size growth and clears.
  */
-static void same_ops_same_maps(struct __test_metadata *_metadata, u32 flags,
-			       u64 keyspace)
+static void same_ops_same_maps(struct __test_metadata *_metadata, u32 ks,
+			       u32 flags, u64 keyspace, u8 path)
 {
 	struct tophash_map *a, *b;
 	struct tophash_clear ca = { .size = sizeof(ca) }, cb = ca;
-	u64 rng = 99, i, k, v, va, vb;
+	u64 rng = 99, i, k[2], v, va, vb;
 	unsigned long j;
 
 	th_shim_random_seed(7);
-	a = tu_map_new(8, 8, flags, 0, 0, NULL);
+	a = tu_map_new(ks, 8, flags, 0, 0, NULL);
 	th_shim_random_seed(7);
-	b = tu_map_new(8, 8, flags, 0, 0, NULL);
+	b = tu_map_new(ks, 8, flags, 0, 0, NULL);
 	th_shim_random_seed(0);
 	ASSERT_NE(NULL, a);
 	ASSERT_NE(NULL, b);
-	a->fast = th_fast_path(8, 8, flags);
+	a->fast = th_fast_path(ks, 8, flags);
 	b->fast = TH_FAST_NONE;
-	ASSERT_EQ(TH_FAST_K8V8, a->fast);
+	ASSERT_EQ(path, a->fast);
 	for (i = 0; i < 60000; i++) {
 		u64 x = tu_rand(&rng);
 
-		k = (x >> 8) % keyspace;
+		/* The key's first @ks bytes: an index, then its mix. */
+		k[0] = (x >> 8) % keyspace;
 		if (flags & TOPHASH_F_IDENTITY_HASH)	/* crowd 16 buckets */
-			k = k << 4 | (k & 15) | (x & 0xff00000000000000ULL);
+			k[0] = k[0] << 4 | (k[0] & 15) | (x & 0xff00000000000000ULL);
+		k[1] = tu_mix(k[0]);
 		v = x;
 		switch (x % 8) {
 		case 0: case 1: case 2:
-			ASSERT_EQ(tophash_update(b, &k, &v, x % 3), tophash_update(a, &k, &v, x % 3));
+			ASSERT_EQ(tophash_update(b, k, &v, x % 3), tophash_update(a, k, &v, x % 3));
 			break;
 		case 3: case 4:
-			ASSERT_EQ(tophash_delete(b, &k), tophash_delete(a, &k));
+			ASSERT_EQ(tophash_delete(b, k), tophash_delete(a, k));
 			break;
 		case 5: case 6:
 			va = vb = 0;
-			ASSERT_EQ(tophash_lookup(b, &k, &vb), tophash_lookup(a, &k, &va));
+			ASSERT_EQ(tophash_lookup(b, k, &vb), tophash_lookup(a, k, &va));
 			ASSERT_EQ(vb, va);
 			break;
 		default:
@@ -1512,10 +1518,48 @@ static void same_ops_same_maps(struct __test_metadata *_metadata, u32 flags,
 	tu_map_free(b);
 }
 
-TEST_F(MAP, fixed_path_and_generic_path_build_the_same_map)
+TEST_F(MAP, fixed_paths_and_generic_path_build_the_same_map)
 {
-	same_ops_same_maps(_metadata, 0, 3000);
-	same_ops_same_maps(_metadata, TOPHASH_F_IDENTITY_HASH, 200);
+	same_ops_same_maps(_metadata, 8, 0, 3000, TH_FAST_K8V8);
+	same_ops_same_maps(_metadata, 8, TOPHASH_F_IDENTITY_HASH, 200, TH_FAST_K8V8);
+	same_ops_same_maps(_metadata, 16, 0, 3000, TH_FAST_K16V8);
+	same_ops_same_maps(_metadata, 4, 0, 3000, TH_FAST_K4V8);
+}
+
+/* Keys that differ in one byte only are different keys, on every path. */
+TEST_F(MAP, every_key_byte_counts_on_the_fixed_and_generic_paths)
+{
+	static const u32 sizes[] = { 4, 8, 16, 12 };
+	unsigned int i, b;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		u32 ks = sizes[i];
+		struct tophash_map *m = tu_map_new(ks, 8, 0, 0, 0, NULL);
+		u8 key[16];
+		u64 v;
+
+		ASSERT_NE(NULL, m);
+		for (b = 0; b < ks; b++) {
+			memset(key, 0x5a, sizeof(key));
+			key[b] ^= 0x80;
+			v = b;
+			ASSERT_EQ(0, tophash_update(m, key, &v, TOPHASH_NOEXIST))
+				TH_LOG("%u-byte key, byte %u", ks, b);
+		}
+		memset(key, 0x5a, sizeof(key));
+		EXPECT_EQ(-ENOENT, tophash_lookup(m, key, &v));
+		for (b = 0; b < ks; b++) {
+			key[b] ^= 0x80;
+			EXPECT_EQ(0, tophash_lookup(m, key, &v));
+			EXPECT_EQ(b, v) TH_LOG("%u-byte key, byte %u", ks, b);
+			key[b] ^= 0x80;
+		}
+		key[ks - 1] ^= 0x80;
+		EXPECT_EQ(0, tophash_delete(m, key));
+		EXPECT_EQ(-ENOENT, tophash_lookup(m, key, &v));
+		EXPECT_EQ(ks - 1, tu_info(m).count);
+		tu_map_free(m);
+	}
 }
 
 TEST_HARNESS_MAIN
