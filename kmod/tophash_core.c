@@ -110,17 +110,21 @@ static __always_inline u8 *th_val_sh(struct th_shape sh, u8 *b, unsigned int i)
 /*
  * The fixed-size path for maps of these sizes and flags, chosen once at
  * create. SipHash maps take the generic path: their hash costs ten times
- * what the fixed offsets save.
+ * what the fixed offsets save. The identity hash (8-byte keys) takes the
+ * 8-byte path, so that the tests that place keys by it run that path; the
+ * 16- and 4-byte paths hash with the default only (th_hash_sh()).
  */
 static u8 th_fast_path(u32 ks, u32 vs, u32 flags)
 {
-	if (flags & TOPHASH_F_SIPHASH)
+	if ((flags & TOPHASH_F_SIPHASH) || vs != sizeof(u64))
 		return TH_FAST_NONE;
-	if (ks == sizeof(u64) && vs == sizeof(u64))
+	if (ks == sizeof(u64))
 		return TH_FAST_K8V8;
-	if (ks == 2 * sizeof(u64) && vs == sizeof(u64))
+	if (flags & TOPHASH_F_IDENTITY_HASH)
+		return TH_FAST_NONE;
+	if (ks == 2 * sizeof(u64))
 		return TH_FAST_K16V8;
-	if (ks == sizeof(u32) && vs == sizeof(u64))
+	if (ks == sizeof(u32))
 		return TH_FAST_K4V8;
 	return TH_FAST_NONE;
 }
@@ -313,78 +317,16 @@ static inline unsigned long th_nbuckets(u8 B)
 	return 1UL << B;
 }
 
+/* Give table @t (not published yet) @B and the bucket mask that goes with it. */
+static inline void th_set_B(struct tophash_table *t, u8 B)
+{
+	t->B = B;
+	t->mask = th_nbuckets(B) - 1;
+}
+
 static inline unsigned long th_noldbuckets(const struct tophash_table *t)
 {
 	return th_nbuckets(t->same_size ? t->B : t->B - 1);
-}
-
-/*
- * The default hash: a keyed multiply-mix of the class Go uses without AES
- * (runtime/hash64.go) and abseil uses (a 64x64->128 bit multiply whose two
- * halves are folded by XOR). Each fold spreads every input bit over the
- * whole 128-bit product, and the XOR brings the high half's well-mixed bits
- * down to the low bits the bucket index uses. The key is read 16 bytes at a
- * time, little-endian, into a running state that starts from the table's
- * seed; the last (up to) 16 bytes are read as two overlapping words, and a
- * final fold with the other seed half and the length ends it. An 8-byte key
- * costs two multiplies. See the uapi header for what it resists and what
- * it does not (TOPHASH_F_SIPHASH).
- */
-#define TH_MIX_P0	0x9e3779b97f4a7c15ULL	/* 2^64 / golden ratio */
-#define TH_MIX_P1	0xbf58476d1ce4e5b9ULL	/* splitmix64's multipliers */
-#define TH_MIX_P2	0x94d049bb133111ebULL
-
-static __always_inline u64 th_fold(u64 a, u64 b)
-{
-#ifdef __SIZEOF_INT128__	/* as math64.h's mul_u64_u32_shr() */
-	__uint128_t p = (__uint128_t)a * b;
-
-	return (u64)p ^ (u64)(p >> 64);
-#else
-	u64 al = (u32)a, ah = a >> 32, bl = (u32)b, bh = b >> 32;
-	u64 ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
-	u64 mid = (ll >> 32) + (u32)lh + (u32)hl;
-
-	return (((mid << 32) | (u32)ll)) ^ (hh + (lh >> 32) + (hl >> 32) + (mid >> 32));
-#endif
-}
-
-static __always_inline u64 th_le64(const u8 *p)
-{
-	return le64_to_cpu(get_unaligned((const __le64 *)p));
-}
-
-static __always_inline u64 th_le32(const u8 *p)
-{
-	return le32_to_cpu(get_unaligned((const __le32 *)p));
-}
-
-/* @len bytes at @p (1..TOPHASH_MAX_KEY_SIZE) under the seed halves @s0, @s1. */
-static __always_inline u64 th_mix_hash(const u8 *p, u32 len, u64 s0, u64 s1)
-{
-	u64 a, b, s = s0;
-	u32 left = len;
-
-	if (len > 16) {
-		do {
-			s = th_fold(th_le64(p) ^ TH_MIX_P1, th_le64(p + 8) ^ s);
-			p += 16;
-			left -= 16;
-		} while (left > 16);
-		a = th_le64(p + left - 16);
-		b = th_le64(p + left - 8);
-	} else if (len >= 8) {
-		a = th_le64(p);
-		b = th_le64(p + len - 8);
-	} else if (len >= 4) {
-		a = th_le32(p);
-		b = th_le32(p + len - 4);
-	} else {
-		a = (u64)p[0] << 16 | (u64)p[len >> 1] << 8 | p[len - 1];
-		b = 0;
-	}
-	/* Odd, so never 0: the last fold is a bijection of its first input's low half. */
-	return th_fold(th_fold(a ^ s ^ TH_MIX_P0, b ^ s1) ^ TH_MIX_P2, (s1 ^ len) | 1);
 }
 
 /* The hashes a create flag chooses instead; out of the fast paths' way. */
@@ -426,8 +368,10 @@ static __always_inline u64 th_hash_sh(const struct tophash_map *m,
 	s0 = READ_ONCE(t->seed.key[0]);
 	s1 = READ_ONCE(t->seed.key[1]);
 #endif
-	if (unlikely(m->flags & (TOPHASH_F_IDENTITY_HASH | TOPHASH_F_SIPHASH))) {
-		if (!sh.sip && sh.ks == sizeof(u64))
+	/* The 16- and 4-byte fixed paths never hash otherwise: no test. */
+	if ((sh.sip || sh.ks == sizeof(u64)) &&
+	    unlikely(m->flags & (TOPHASH_F_IDENTITY_HASH | TOPHASH_F_SIPHASH))) {
+		if (!sh.sip)
 			return get_unaligned((const u64 *)key);
 		return th_hash_special(m, s0, s1, key);
 	}
@@ -671,7 +615,7 @@ int tophash_map_create(struct tophash_map *m, const struct tophash_create *c,
 	t = th_alloc_table(m);
 	if (!t)
 		goto out_reset;
-	t->B = th_hint_to_B(c->size_hint);
+	th_set_B(t, th_hint_to_B(c->size_hint));
 	t->buckets = th_alloc_array(m, t->B);
 	if (!t->buckets)
 		goto out_free_table;
@@ -806,8 +750,7 @@ static __always_inline u8 *th_find(struct tophash_map *m, struct th_shape sh,
 				   struct tophash_table *t, const void *key,
 				   u64 hash, unsigned int *slot)
 {
-	unsigned long mask = th_nbuckets(t->B) - 1;
-	u8 *b = th_bucket_sh(sh, t->buckets, hash & mask);
+	u8 *b = th_bucket_sh(sh, t->buckets, hash & t->mask);
 
 	if (t->oldbuckets) {
 		u8 *ob = th_bucket_sh(sh, t->oldbuckets,
@@ -1125,7 +1068,7 @@ static int th_grow_done(struct tophash_map *m, struct tophash_table *t)
 		return -ENOMEM;
 	nt->buckets = t->buckets;
 	nt->gen = t->gen;
-	nt->B = t->B;
+	th_set_B(nt, t->B);
 	nt->seed = t->seed;
 	th_doom(m, t, 0, t->oldbuckets, th_noldbuckets(t), false);
 	m->nevacuate = 0;
@@ -1189,7 +1132,7 @@ static int th_grow_start(struct tophash_map *m)
 
 	if (!nt)
 		return -ENOMEM;
-	nt->B = t->B + bigger;
+	th_set_B(nt, t->B + bigger);
 	nt->same_size = !bigger;
 	nt->seed = t->seed;
 	nt->oldbuckets = t->buckets;
@@ -1238,7 +1181,7 @@ again:
 	/* @hash stays valid: growth keeps the seed, and only a delete re-draws it. */
 	t = th_tbl(m);
 	top = th_top(hash);
-	bucket = hash & (th_nbuckets(t->B) - 1);
+	bucket = hash & t->mask;
 	if (t->oldbuckets) {
 		err = th_grow_work(m, bucket);
 		if (err)
@@ -1409,15 +1352,20 @@ enum th_look {
 	TH_MISSING,	/* the key is not in this chain */
 	TH_MOVED,	/* an evacuated mark: the chain now lives in a newer array */
 	TH_RACED,	/* an in-place overwrite overlapped the copy: search again */
+	TH_LONG,	/* the chain goes on, and the caller asked for one bucket */
 };
 
 /*
  * Search the chain at @b (primary bucket index @bucket of its array) for
  * @key with tophash @top and copy its value to @val. Lockless: under RCU.
+ * Without @whole_chain, stop with TH_LONG where the chain goes on past its
+ * primary bucket: the fixed-size paths search one bucket, with no loop to
+ * keep registers for, and leave chains to the generic reader.
  */
 static __always_inline enum th_look
 th_lookup_chain(struct tophash_map *m, struct th_shape sh, u8 *b,
-		unsigned long bucket, const void *key, u8 top, void *val)
+		unsigned long bucket, const void *key, u8 top, void *val,
+		bool whole_chain)
 {
 	seqcount_t *sc = th_seq(m, bucket);
 	unsigned int i, seq;
@@ -1468,6 +1416,8 @@ th_lookup_chain(struct tophash_map *m, struct th_shape sh, u8 *b,
 			return TH_FOUND;
 		}
 		b = th_overflow_rcu(sh, b);
+		if (!whole_chain && b)
+			return TH_LONG;
 	} while (b);
 	/*
 	 * A NULL link may be th_evacuate() cutting an old chain it has marked:
@@ -1490,21 +1440,24 @@ th_lookup_chain(struct tophash_map *m, struct th_shape sh, u8 *b,
 static __always_inline int th_lookup_cur(struct tophash_map *m,
 					 struct th_shape sh,
 					 struct tophash_table *t, u64 hash,
-					 const void *key, void *val)
+					 const void *key, void *val,
+					 bool whole_chain)
 {
-	unsigned long bucket = hash & (th_nbuckets(t->B) - 1);
+	unsigned long bucket = hash & t->mask;
 	u8 *b = th_bucket_sh(sh, t->buckets, bucket);
 	enum th_look r;
 
 	th_prefetch_bucket(sh, b);
-	r = th_lookup_chain(m, sh, b, bucket, key, th_top(hash), val);
+	r = th_lookup_chain(m, sh, b, bucket, key, th_top(hash), val,
+			    whole_chain);
 	if (r == TH_FOUND)
 		return 0;
 	if (r == TH_MISSING)
 		return -ENOENT;
 	/*
 	 * TH_MOVED here: a newer table, published before the first mark, is
-	 * evacuating @t's array; TH_RACED: a concurrent overwrite.
+	 * evacuating @t's array; TH_RACED: a concurrent overwrite; TH_LONG:
+	 * a chain the caller leaves to the generic reader.
 	 */
 	return -EAGAIN;
 }
@@ -1524,7 +1477,8 @@ static noinline int th_lookup_growing(struct tophash_map *m,
 	enum th_look r;
 
 	if (!th_evacuated_acquire(b)) {
-		r = th_lookup_chain(m, sh, b, bucket, key, th_top(hash), val);
+		r = th_lookup_chain(m, sh, b, bucket, key, th_top(hash), val,
+				    true);
 		if (r == TH_FOUND)
 			return 0;
 		if (r == TH_MISSING)
@@ -1533,7 +1487,7 @@ static noinline int th_lookup_growing(struct tophash_map *m,
 			return -EAGAIN;
 		/* TH_MOVED: the chain is in the new array of @t */
 	}
-	return th_lookup_cur(m, sh, t, hash, key, val);
+	return th_lookup_cur(m, sh, t, hash, key, val, true);
 }
 
 /*
@@ -1548,7 +1502,7 @@ static __always_inline int th_lookup_in(struct tophash_map *m,
 {
 	if (unlikely(t->oldbuckets))
 		return th_lookup_growing(m, t, hash, key, val);
-	return th_lookup_cur(m, sh, t, hash, key, val);
+	return th_lookup_cur(m, sh, t, hash, key, val, true);
 }
 
 /*
@@ -1576,8 +1530,9 @@ static noinline int th_lookup_rcu_generic(struct tophash_map *m,
 
 /*
  * tophash_lookup_rcu() on the fixed-size path of @sh: one search of the
- * current table, a leaf function but for the tail calls that hand a growing
- * map, or a search that has to start over, to the generic path.
+ * primary bucket in the current table, a leaf function but for the tail
+ * calls that hand a growing map, a chain that goes on, or a search that has
+ * to start over, to the generic reader.
  */
 static __always_inline int th_lookup_rcu_fixed(struct tophash_map *m,
 					       struct th_shape sh,
@@ -1592,10 +1547,25 @@ static __always_inline int th_lookup_rcu_fixed(struct tophash_map *m,
 		return -ENOENT;
 	if (unlikely(t->oldbuckets))
 		return th_lookup_rcu_generic(m, key, val);
-	err = th_lookup_cur(m, sh, t, th_hash_sh(m, sh, t, key), key, val);
+	err = th_lookup_cur(m, sh, t, th_hash_sh(m, sh, t, key), key, val,
+			    false);
 	if (unlikely(err == -EAGAIN))
 		return th_lookup_rcu_generic(m, key, val);
 	return err;
+}
+
+/*
+ * tophash_lookup_rcu() for every map but those of the 8-byte path, which
+ * it keeps inline: each path has its registers to itself.
+ */
+static noinline int th_lookup_rcu_other(struct tophash_map *m, const void *key,
+					void *val)
+{
+	if (m->fast == TH_FAST_K16V8)
+		return th_lookup_rcu_fixed(m, TH_SHAPE_FIXED(16, 8), key, val);
+	if (m->fast == TH_FAST_K4V8)
+		return th_lookup_rcu_fixed(m, TH_SHAPE_FIXED(4, 8), key, val);
+	return th_lookup_rcu_generic(m, key, val);
 }
 
 /**
@@ -1616,11 +1586,7 @@ int tophash_lookup_rcu(struct tophash_map *m, const void *key, void *val)
 {
 	if (likely(m->fast == TH_FAST_K8V8))
 		return th_lookup_rcu_fixed(m, TH_SHAPE_FIXED(8, 8), key, val);
-	if (m->fast == TH_FAST_K16V8)
-		return th_lookup_rcu_fixed(m, TH_SHAPE_FIXED(16, 8), key, val);
-	if (m->fast == TH_FAST_K4V8)
-		return th_lookup_rcu_fixed(m, TH_SHAPE_FIXED(4, 8), key, val);
-	return th_lookup_rcu_generic(m, key, val);
+	return th_lookup_rcu_other(m, key, val);
 }
 EXPORT_SYMBOL_GPL(tophash_lookup_rcu);
 
@@ -1670,7 +1636,7 @@ th_lookup_batch_sh(struct tophash_map *m, struct th_shape sh, const void *keys,
 				prefetch(th_bucket_sh(sh, t->oldbuckets, hash[j] &
 						      (th_noldbuckets(t) - 1)));
 			prefetch(th_bucket_sh(sh, t->buckets,
-					      hash[j] & (th_nbuckets(t->B) - 1)));
+					      hash[j] & t->mask));
 		}
 		for (j = 0; j < k; j++) {
 			key = (const u8 *)keys + (i + j) * sh.ks;
@@ -1789,7 +1755,7 @@ static __always_inline int th_delete_sh(struct tophash_map *m,
 {
 	struct tophash_table *t = th_tbl(m);
 	u64 hash = th_hash_sh(m, sh, t, key);
-	unsigned long bucket = hash & (th_nbuckets(t->B) - 1);
+	unsigned long bucket = hash & t->mask;
 	bool growing = !!t->oldbuckets;
 	unsigned int i;
 	u8 *head, *b;
@@ -1868,7 +1834,7 @@ int tophash_clear(struct tophash_map *m, struct tophash_clear *out)
 	nt = th_alloc_table(m);
 	if (!nt)
 		goto out_unlock;
-	nt->B = t->B;
+	th_set_B(nt, t->B);
 	nt->buckets = th_alloc_array(m, nt->B);
 	if (!nt->buckets) {
 		m->bytes -= sizeof(*nt);
