@@ -178,7 +178,8 @@ BENCH_NOTRACE := $(BENCH_OUT)/notrace/kmod/tophash.ko
 BENCH_MEM     ?= 3072
 BENCH_TIMEOUT ?= 2400
 BENCH_APPEND  := slub_debug=- log_buf_len=4M
-BENCH_ENV     ?= BENCH_KEYSIZES='8 64' BENCH_ARGS_64='lookup_ops=500000 churn_ops=500000' \
+BENCH_ENV     ?= BENCH_KEYSIZES='8 16 64' BENCH_ARGS_16='lookup_ops=500000 churn_ops=500000' \
+	BENCH_ARGS_64='lookup_ops=500000 churn_ops=500000' \
 	BENCH_TRACE_ROUNDS=5 BENCH_TRACE_NKEYS=200000 \
 	BENCH_TRACE_ARGS='churn_keys=100000 churn_ops=400000'
 BENCH_CMD      = $(BENCH_ENV) sh /opt/tophash/guest-bench.sh
@@ -201,9 +202,10 @@ $(BENCH_INITRD): kmod/tophash.ko $(GUEST_FILES) $(BENCH_NOTRACE)
 		$(BENCH_NOTRACE):/opt/tophash/tophash_notrace.ko \
 		$(dir $(BENCH_NOTRACE))tophash_bench.ko:/opt/tophash/tophash_bench_notrace.ko
 
-# The guest counts tophash's hash calls with kprobes on its call sites of
-# the siphash functions (siphash_1u64, __siphash_unaligned, ...), found here
-# in the module it runs by bench/hash-sites.py.
+# The guest counts tophash's hash calls, on SipHash maps, with kprobes on
+# its call sites of the siphash functions (siphash_1u64,
+# __siphash_unaligned, ...), found here in the module it runs by
+# bench/hash-sites.py.
 bench: $(BENCH_INITRD)
 	@start=$$(date +%s); \
 	sites=$$(python3 bench/hash-sites.py kmod/tophash.ko) || sites=; \

@@ -20,9 +20,9 @@ using Map = absl::flat_hash_map<uint64_t, uint64_t>;
 
 static const char *const kImpl = "abseil";
 
-__attribute__((noinline)) static uint64_t lookups(const Map &m,
-						  const uint64_t *keys,
-						  uint64_t n, uint64_t *found)
+static inline __attribute__((always_inline)) uint64_t lookups(const Map &m,
+							      const uint64_t *keys,
+							      uint64_t n, uint64_t *found)
 {
 	uint64_t sum = 0, f = 0;
 
@@ -41,16 +41,19 @@ __attribute__((noinline)) static uint64_t lookups(const Map &m,
 /*
  * The phases callgrind counts (run.sh), one function each, none inlined:
  * instructions per operation are a function's inclusive count over the
- * operations it did.
+ * operations it did. noipa keeps GCC from folding the two identical
+ * lookup functions into one.
  */
-__attribute__((noinline)) static uint64_t lookups_hit(const Map &m, const uint64_t *keys,
-						      uint64_t n, uint64_t *found)
+__attribute__((noinline, noipa)) static uint64_t lookups_hit(const Map &m,
+							     const uint64_t *keys,
+							     uint64_t n, uint64_t *found)
 {
 	return lookups(m, keys, n, found);
 }
 
-__attribute__((noinline)) static uint64_t lookups_miss(const Map &m, const uint64_t *keys,
-						       uint64_t n, uint64_t *found)
+__attribute__((noinline, noipa)) static uint64_t lookups_miss(const Map &m,
+							      const uint64_t *keys,
+							      uint64_t n, uint64_t *found)
 {
 	return lookups(m, keys, n, found);
 }
