@@ -159,6 +159,30 @@ static inline u8 *th_val(const struct tophash_map *m, u8 *b, unsigned int i)
 }
 
 /*
+ * A lookup that hits reads three parts of a bucket, each found from the one
+ * before: the tophash bytes, the key, the value; an assign or a delete
+ * writes the key's and the value's lines too. For a bucket of a few cache
+ * lines, ask for all of its lines at once, before the first load, so that
+ * their misses overlap instead of each waiting for the one before. On a
+ * fixed-size path the loop unrolls into a few prefetch instructions; `make
+ * check` fails when tophash_lookup_rcu() has none, here or in the native
+ * build (selftests/core/check-prefetch.sh).
+ */
+#define TH_PREFETCH_MAX	(4 * L1_CACHE_BYTES)
+
+static __always_inline void th_prefetch_bucket(struct th_shape sh, const u8 *b)
+{
+	unsigned int off;
+
+	if (sh.size > TH_PREFETCH_MAX)
+		return;
+	for (off = 0; off < sh.size; off += L1_CACHE_BYTES)
+		prefetch(b + off);
+	/* The last line, when the bucket does not start on a line. */
+	prefetch(b + sh.size - 1);
+}
+
+/*
  * Keys and values whose size is a multiple of 8 bytes sit 8-byte aligned in
  * a bucket (a bucket starts 8-byte aligned, after its 8 tophash bytes), so
  * they are compared and copied a word at a time, inline, rather than by a
@@ -327,6 +351,21 @@ static inline void th_set_B(struct tophash_table *t, u8 B)
 static inline unsigned long th_noldbuckets(const struct tophash_table *t)
 {
 	return th_nbuckets(t->same_size ? t->B : t->B - 1);
+}
+
+/*
+ * A writer's buckets for @hash: where the key is or goes in the current
+ * array, and while @t grows, its chain in the old array (which the writer
+ * reads, then evacuates), so that the two misses overlap.
+ */
+static __always_inline void th_prefetch_buckets(struct th_shape sh,
+						const struct tophash_table *t,
+						u64 hash)
+{
+	th_prefetch_bucket(sh, th_bucket_sh(sh, t->buckets, hash & t->mask));
+	if (t->oldbuckets)
+		th_prefetch_bucket(sh, th_bucket_sh(sh, t->oldbuckets,
+						    hash & (th_noldbuckets(t) - 1)));
 }
 
 /* The hashes a create flag chooses instead; out of the fast paths' way. */
@@ -1262,12 +1301,12 @@ static __always_inline int th_update_sh(struct tophash_map *m,
 	unsigned int slot;
 	bool present;
 
+	th_prefetch_buckets(sh, t, hash);
 	/*
-	 * Not growing, the search th_assign() repeats is the only one: a
-	 * present key is updated there; a missing one is checked first.
+	 * Below max_entries, an upsert needs no search of its own: th_assign()
+	 * updates a present key and inserts a missing one.
 	 */
-	if (flags == TOPHASH_ANY && !t->oldbuckets &&
-	    m->count < m->max_entries)
+	if (flags == TOPHASH_ANY && m->count < m->max_entries)
 		return th_assign(m, sh, key, val, hash);
 	present = th_find(m, sh, t, key, hash, &slot);
 	if (flags == TOPHASH_NOEXIST && present)
@@ -1321,29 +1360,6 @@ static inline bool th_evacuated_acquire(const u8 *b)
 	u8 state = th_load_acquire(&b[0]);
 
 	return state > TOPHASH_EMPTY_ONE && state < TOPHASH_MIN_TOPHASH;
-}
-
-/*
- * A lookup that hits reads three parts of a bucket, each found from the one
- * before: the tophash bytes, the key, the value. For a bucket of a few cache
- * lines, ask for all of its lines at once, before the first load, so that
- * their misses overlap instead of each waiting for the one before. On a
- * fixed-size path the loop unrolls into a few prefetch instructions; `make
- * check` fails when tophash_lookup_rcu() has none, here or in the native
- * build (selftests/core/check-prefetch.sh).
- */
-#define TH_PREFETCH_MAX	(4 * L1_CACHE_BYTES)
-
-static __always_inline void th_prefetch_bucket(struct th_shape sh, const u8 *b)
-{
-	unsigned int off;
-
-	if (sh.size > TH_PREFETCH_MAX)
-		return;
-	for (off = 0; off < sh.size; off += L1_CACHE_BYTES)
-		prefetch(b + off);
-	/* The last line, when the bucket does not start on a line. */
-	prefetch(b + sh.size - 1);
 }
 
 /* Where a lockless search of one chain ended. */
@@ -1761,6 +1777,7 @@ static __always_inline int th_delete_sh(struct tophash_map *m,
 	u8 *head, *b;
 	int err;
 
+	th_prefetch_buckets(sh, t, hash);
 	if (growing) {
 		/* Only a delete that will succeed does growWork. */
 		if (!th_find(m, sh, t, key, hash, &i))
