@@ -1194,12 +1194,18 @@ static int th_grow_start(struct tophash_map *m)
 }
 
 /* Go's mapassign() after the checks; called with m->lock held. */
-/* The assign tracepoint, out of line: only its inputs stay live in the caller. */
-static noinline void th_trace_assign(struct tophash_map *m,
-				     struct tophash_table *t, u64 hash,
-				     u8 *head, u8 *b, unsigned int i, u32 kind)
+/*
+ * The assign tracepoint, out of line: of the caller's state it takes what the
+ * caller keeps anyway (the key, the slot) and finds the rest again itself.
+ */
+static noinline void th_trace_assign(struct tophash_map *m, const void *key,
+				     u8 *b, unsigned int i, u32 kind)
 {
-	trace_tophash_assign(m->id, t->gen, hash & (th_nbuckets(t->B) - 1),
+	struct tophash_table *t = th_tbl(m);
+	u64 hash = th_hash_sh(m, TH_SHAPE(m), t, key);
+	u8 *head = th_bucket(m, t->buckets, hash & t->mask);
+
+	trace_tophash_assign(m->id, t->gen, hash & t->mask,
 			     th_chain_depth(m, head, b), i, th_top(hash), kind,
 			     !!t->oldbuckets, m->count);
 }
@@ -1239,7 +1245,7 @@ again:
 				continue;
 			th_overwrite(m, bucket, th_val_sh(sh, b, i), val, sh.vs);
 			if (trace_tophash_assign_enabled())
-				th_trace_assign(m, t, hash, head, b, i,
+				th_trace_assign(m, key, b, i,
 						TH_ASSIGN_UPDATE);
 			return 0;
 		}
@@ -1287,7 +1293,7 @@ again:
 	th_publish_slot(ins, ins_i, top);
 	m->count++;
 	if (trace_tophash_assign_enabled())
-		th_trace_assign(m, t, hash, head, ins, ins_i, kind);
+		th_trace_assign(m, key, ins, ins_i, kind);
 	return 0;
 }
 
@@ -1754,12 +1760,15 @@ static u32 th_empty_rest_made(const struct tophash_map *m, u8 *head, u8 *b,
 	return n;
 }
 
-/* The delete tracepoint, out of line: only its inputs stay live in the caller. */
-static noinline void th_trace_delete(struct tophash_map *m,
-				     struct tophash_table *t, u64 hash,
-				     u8 *head, u8 *b, unsigned int i)
+/* The delete tracepoint, out of line, as th_trace_assign(). */
+static noinline void th_trace_delete(struct tophash_map *m, const void *key,
+				     u8 *b, unsigned int i)
 {
-	trace_tophash_delete(m->id, t->gen, hash & (th_nbuckets(t->B) - 1),
+	struct tophash_table *t = th_tbl(m);
+	u64 hash = th_hash_sh(m, TH_SHAPE(m), t, key);
+	u8 *head = th_bucket(m, t->buckets, hash & t->mask);
+
+	trace_tophash_delete(m->id, t->gen, hash & t->mask,
 			     th_chain_depth(m, head, b), i, th_top(hash),
 			     th_empty_rest_made(m, head, b, i),
 			     !!t->oldbuckets, m->count);
@@ -1796,11 +1805,19 @@ static __always_inline int th_delete_sh(struct tophash_map *m,
 	}
 	th_clear_slot(m, sh, bucket, b, i);
 	th_mark_empty_rest(m, head, b, i);
-	m->count--;
+	/*
+	 * The event first, then the new seed of an emptied map (the event's
+	 * helper hashes the key again); tested on each branch, so that a
+	 * disabled event keeps the count's decrement a single instruction.
+	 */
+	if (likely(--m->count)) {
+		if (trace_tophash_delete_enabled())
+			th_trace_delete(m, key, b, i);
+		return 0;
+	}
 	if (trace_tophash_delete_enabled())
-		th_trace_delete(m, t, hash, head, b, i);
-	if (!m->count)
-		th_reseed(t);
+		th_trace_delete(m, key, b, i);
+	th_reseed(t);
 	return 0;
 }
 
