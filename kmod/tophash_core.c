@@ -126,6 +126,8 @@ static u8 th_fast_path(u32 ks, u32 vs, u32 flags)
 		return TH_FAST_K16V8;
 	if (ks == sizeof(u32))
 		return TH_FAST_K4V8;
+	if (ks == 8 * sizeof(u64))
+		return TH_FAST_K64V8;
 	return TH_FAST_NONE;
 }
 
@@ -141,6 +143,8 @@ static u8 th_fast_path(u32 ks, u32 vs, u32 flags)
 	 fn((m), TH_SHAPE_FIXED(16, 8), __VA_ARGS__) :			\
 	 (m)->fast == TH_FAST_K4V8 ?					\
 	 fn((m), TH_SHAPE_FIXED(4, 8), __VA_ARGS__) :			\
+	 (m)->fast == TH_FAST_K64V8 ?					\
+	 fn((m), TH_SHAPE_FIXED(64, 8), __VA_ARGS__) :			\
 	 fn((m), TH_SHAPE(m), __VA_ARGS__))
 
 static inline u8 *th_bucket(const struct tophash_map *m, u8 *arr, unsigned long i)
@@ -1072,6 +1076,13 @@ static noinline int th_evacuate_k4v8(struct tophash_map *m,
 	return th_evacuate_sh(m, TH_SHAPE_FIXED(4, 8), t, oldbucket);
 }
 
+static noinline int th_evacuate_k64v8(struct tophash_map *m,
+				      struct tophash_table *t,
+				      unsigned long oldbucket)
+{
+	return th_evacuate_sh(m, TH_SHAPE_FIXED(64, 8), t, oldbucket);
+}
+
 static noinline int th_evacuate_k16v8(struct tophash_map *m,
 				      struct tophash_table *t,
 				      unsigned long oldbucket)
@@ -1095,6 +1106,8 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 		return th_evacuate_k16v8(m, t, oldbucket);
 	if (m->fast == TH_FAST_K4V8)
 		return th_evacuate_k4v8(m, t, oldbucket);
+	if (m->fast == TH_FAST_K64V8)
+		return th_evacuate_k64v8(m, t, oldbucket);
 	return th_evacuate_generic(m, t, oldbucket);
 }
 
@@ -1587,6 +1600,8 @@ static noinline int th_lookup_rcu_other(struct tophash_map *m, const void *key,
 		return th_lookup_rcu_fixed(m, TH_SHAPE_FIXED(16, 8), key, val);
 	if (m->fast == TH_FAST_K4V8)
 		return th_lookup_rcu_fixed(m, TH_SHAPE_FIXED(4, 8), key, val);
+	if (m->fast == TH_FAST_K64V8)
+		return th_lookup_rcu_fixed(m, TH_SHAPE_FIXED(64, 8), key, val);
 	return th_lookup_rcu_generic(m, key, val);
 }
 

@@ -36,6 +36,7 @@ enum th_fast {
 	TH_FAST_K8V8,	/* 8-byte keys, 8-byte values */
 	TH_FAST_K16V8,	/* 16-byte keys, 8-byte values */
 	TH_FAST_K4V8,	/* 4-byte keys, 8-byte values */
+	TH_FAST_K64V8,	/* 64-byte keys, 8-byte values */
 };
 
 /**

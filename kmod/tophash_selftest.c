@@ -7,8 +7,8 @@
  * torn or foreign value is detected; keys that stay present for the whole
  * run must always be found. The growth and chain-evacuation stresses run
  * twice: with 24-byte values (the generic path) and with 8-byte values
- * (the fixed-size paths: 8-, 16- and 4-byte keys for growth, 8-byte keys
- * for the chain evacuation, which needs the identity hash).
+ * (the fixed-size paths: 8-, 16-, 4- and 64-byte keys for growth, 8-byte
+ * keys for the chain evacuation, which needs the identity hash).
  *
  * Loading the module runs the tests; it prints "N of M tests passed" and
  * insmod fails when any failed, as lib/test_xarray.c does.
@@ -108,7 +108,7 @@ static u64 th_rand(u64 *state)
 /* What one stress phase shares between the writer and its readers. */
 struct th_stress {
 	struct tophash_map *m;
-	u32 ksize;		/* key bytes: 4, 8 or 16 */
+	u32 ksize;		/* key bytes: 4, 8, 16 or 64 */
 	u32 vsize;		/* value bytes: 8 or sizeof(struct th_val) */
 	u64 nkeys;		/* readers look up keys in [0, nkeys) */
 	u64 nstable;		/* keys in [0, nstable) must always be found */
@@ -124,17 +124,22 @@ struct th_stress {
 	u64 timer_rng;
 };
 
+#define TH_KEY_MAX	64	/* the longest key a stress uses */
+
 /*
- * The st->ksize bytes of key @key: its own 8 bytes, then a mix of it (a
+ * The st->ksize bytes of key @key: its own 8 bytes, then mixes of it (a
  * 4-byte key is its low half: the keys of a stress differ there).
  */
 static void th_key_bytes(const struct th_stress *st, u64 key, u8 *buf)
 {
-	u64 hi = th_mix(key);
+	u64 w = key;
+	u32 off;
 
 	memcpy(buf, &key, sizeof(key));
-	if (st->ksize > sizeof(key))
-		memcpy(buf + sizeof(key), &hi, sizeof(hi));
+	for (off = sizeof(w); off < st->ksize; off += sizeof(w)) {
+		w = th_mix(w);
+		memcpy(buf + off, &w, sizeof(w));
+	}
 }
 
 /* Insert or update @key with a value of @version, as @flags says. */
@@ -142,7 +147,7 @@ static int th_put(struct th_stress *st, u64 key, u64 version, u32 flags)
 {
 	u64 v8 = th_make_val8(key, version);
 	struct th_val v;
-	u8 kb[16];
+	u8 kb[TH_KEY_MAX];
 
 	th_key_bytes(st, key, kb);
 	th_make_val(&v, key, version);
@@ -155,7 +160,7 @@ static bool th_check_one(struct th_stress *st, u64 i)
 {
 	u64 key = st->key_of(i);
 	struct th_val v;
-	u8 kb[16];
+	u8 kb[TH_KEY_MAX];
 
 	th_key_bytes(st, key, kb);
 	if (tophash_lookup(st->m, kb, &v)) {
@@ -175,7 +180,7 @@ static void th_check_batch(struct th_stress *st, u64 *rng)
 {
 	struct th_val vals[TH_READ_BATCH];	/* room for either value size */
 	u64 idx[TH_READ_BATCH], keys[TH_READ_BATCH];
-	u8 found[TH_READ_BATCH], kb[TH_READ_BATCH * 16];
+	u8 found[TH_READ_BATCH], kb[TH_READ_BATCH * TH_KEY_MAX];
 	unsigned int i, hits;
 
 	for (i = 0; i < TH_READ_BATCH; i++) {
@@ -294,7 +299,7 @@ static u8 th_path_of(u32 ksize, u32 vsize)
 	if (vsize != sizeof(u64))
 		return TH_FAST_NONE;
 	return ksize == 4 ? TH_FAST_K4V8 : ksize == 16 ? TH_FAST_K16V8 :
-	       TH_FAST_K8V8;
+	       ksize == 64 ? TH_FAST_K64V8 : TH_FAST_K8V8;
 }
 
 /*
@@ -313,7 +318,7 @@ static void th_stress_growth(const char *name, u32 ksize, u32 vsize,
 	struct tophash_info in;
 	u64 i, ops = 0, rng = 1, gen0, bad;
 	struct th_val v;
-	u8 kb[16];
+	u8 kb[TH_KEY_MAX];
 
 	st.m = tophash_map_new(&c);
 	TH_CHECK(!IS_ERR(st.m));
@@ -360,12 +365,13 @@ static noinline void check_stress_growth(void)
 	th_stress_growth("growth", 8, sizeof(struct th_val), duration_ms);
 }
 
-/* The three fixed-size paths, a third of the time each. */
+/* The four fixed-size paths, a quarter of the time each. */
 static noinline void check_stress_growth_fixed_paths(void)
 {
-	th_stress_growth("growth, fixed path 8/8", 8, sizeof(u64), duration_ms / 3);
-	th_stress_growth("growth, fixed path 16/8", 16, sizeof(u64), duration_ms / 3);
-	th_stress_growth("growth, fixed path 4/8", 4, sizeof(u64), duration_ms / 3);
+	th_stress_growth("growth, fixed path 8/8", 8, sizeof(u64), duration_ms / 4);
+	th_stress_growth("growth, fixed path 16/8", 16, sizeof(u64), duration_ms / 4);
+	th_stress_growth("growth, fixed path 4/8", 4, sizeof(u64), duration_ms / 4);
+	th_stress_growth("growth, fixed path 64/8", 64, sizeof(u64), duration_ms / 4);
 }
 
 /*

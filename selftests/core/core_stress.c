@@ -18,8 +18,8 @@
  *   drain    siphash, 12-byte keys: fill, empty (the seed is re-drawn under
  *            the readers), refill, clear
  *   fixed    growth's work with 8-byte values on the default hash: the
- *            fixed-size paths, with 8-, 16- and 4-byte keys in turn
- *            (TH_FAST_K8V8, TH_FAST_K16V8, TH_FAST_K4V8)
+ *            fixed-size paths, with 8-, 16-, 4- and 64-byte keys in turn
+ *            (TH_FAST_K8V8, TH_FAST_K16V8, TH_FAST_K4V8, TH_FAST_K64V8)
  *   fixed-crowded  crowded's work with 8-byte values: the fixed-size path
  *            with the identity hash
  *
@@ -46,6 +46,7 @@ static const int round_plan[NROUNDS] = {
 };
 
 #define MAX_READERS	16
+#define KEY_MAX		64	/* the longest key a round uses */
 
 /* What a round shares between the writer and its readers. */
 struct round {
@@ -91,11 +92,13 @@ static void key_of(const struct round *r, u64 idx, u8 *key)
 
 		k = ((u64)(5 + (j * 37) % 200) << 56) | ((j + 1) << 20) | c;
 	}
-	/* Bytes 8..15, for keys longer than 8 bytes (a 4-byte key is idx). */
+	/* Bytes 8..63, for keys longer than 8 bytes (a 4-byte key is idx). */
 	u64 salt = idx * 2654435761u;
+	unsigned int w;
 
 	memcpy(key, &k, 8);
-	memcpy(key + 8, &salt, 8);
+	for (w = 8; w < KEY_MAX; w += 8, salt = tu_mix(salt))
+		memcpy(key + w, &salt, 8);
 }
 
 /* The 8-byte value of key index @idx at @version (see the top comment). */
@@ -124,7 +127,7 @@ static bool val_ok(const struct round *r, const void *v, u64 idx)
 static void batch_lookup(struct reader *me, u64 *rng)
 {
 	struct round *r = me->r;
-	u8 keys[BATCH * 16], key[16], found[BATCH];
+	u8 keys[BATCH * KEY_MAX], key[KEY_MAX], found[BATCH];
 	struct tu_val vals[BATCH];	/* room for BATCH values of either size */
 	u64 idx[BATCH];
 	unsigned int i, hits;
@@ -160,7 +163,7 @@ static void *reader_main(void *arg)
 	struct round *r = me->r;
 	u64 rng = 0x1234567ULL * (me->id + 1) + (u64)r->kind;
 	struct tu_val v;
-	u8 key[16];
+	u8 key[KEY_MAX];
 
 	rcu_register_thread();
 	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
@@ -190,7 +193,7 @@ static int put_idx(struct round *r, u64 idx, u64 version, u32 flags)
 {
 	struct tu_val v;
 	u64 v8 = val8_make(idx, version);
-	u8 key[16];
+	u8 key[KEY_MAX];
 
 	key_of(r, idx, key);
 	tu_make_val(&v, idx, version);
@@ -200,7 +203,7 @@ static int put_idx(struct round *r, u64 idx, u64 version, u32 flags)
 
 static int del_idx(struct round *r, u64 idx)
 {
-	u8 key[16];
+	u8 key[KEY_MAX];
 
 	key_of(r, idx, key);
 	return tophash_delete(r->m, key);
@@ -283,7 +286,7 @@ static void run_round(int kind, double seconds, u64 *rng)
 	r.plan = round_plan[kind];
 	r.key_size = r.plan == ROUND_DRAIN ? 12 : 8;
 	if (kind == ROUND_FIXED)
-		r.key_size = (const u32[]){ 8, 16, 4 }[tot.rounds[kind] % 3];
+		r.key_size = (const u32[]){ 8, 16, 4, 64 }[tot.rounds[kind] % 4];
 	r.value_size = kind >= ROUND_FIXED ? sizeof(u64) : sizeof(struct tu_val);
 	switch (r.plan) {
 	case ROUND_GROWTH:
@@ -345,7 +348,7 @@ static void run_round(int kind, double seconds, u64 *rng)
 	}
 	for (idx = 0; idx < r.nstable; idx++) {
 		struct tu_val v;
-		u8 key[16];
+		u8 key[KEY_MAX];
 
 		key_of(&r, idx, key);
 		bad += tophash_lookup(m, key, &v) || !val_ok(&r, &v, idx);
@@ -417,9 +420,11 @@ int main(int argc, char **argv)
 	th_shim_jitter_mask = opt.jitter;
 	th_trace_hook = count_event;
 	rcu_register_thread();
-	per_round = opt.seconds / 15;
+	per_round = opt.seconds / 20;	/* 4 rounds of each kind: every fixed key size */
 	start = tu_now();
-	for (kind = 0; tu_now() - start < opt.seconds; kind = (kind + 1) % NROUNDS)
+	/* Until the time is up and every fixed key size had its round. */
+	for (kind = 0; tu_now() - start < opt.seconds || tot.rounds[ROUND_FIXED] < 4;
+	     kind = (kind + 1) % NROUNDS)
 		run_round(kind, per_round, &rng);
 	rcu_unregister_thread();
 	printf("core_stress: rounds growth %llu crowded %llu drain %llu fixed %llu "
@@ -431,7 +436,7 @@ int main(int argc, char **argv)
 	       tot.reseeds, tot.clears, tot.lookups, tot.hits, tot.bad, tot.missing,
 	       tot.map_errors, th_shim_errors());
 	if (!tot.lookups || !tot.grows || !tot.same_size || !tot.reseeds || !tot.clears ||
-	    !tot.rounds[ROUND_FIXED] || !tot.rounds[ROUND_FIXED_CROWDED]) {
+	    tot.rounds[ROUND_FIXED] < 4 || !tot.rounds[ROUND_FIXED_CROWDED]) {
 		printf("INVARIANT: the run did not exercise every path\n");
 		return 2;
 	}

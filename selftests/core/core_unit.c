@@ -1391,7 +1391,7 @@ TEST_F(MAP, siphash_flag_hashes_with_siphash_and_is_reported)
 	EXPECT_EQ(-EINVAL, err);
 }
 
-TEST_F(MAP, fixed_paths_are_chosen_for_8_byte_values_and_4_8_16_byte_keys)
+TEST_F(MAP, fixed_paths_are_chosen_for_8_byte_values_and_4_8_16_64_byte_keys)
 {
 	static const struct {
 		u32 ks, vs, flags;
@@ -1407,6 +1407,8 @@ TEST_F(MAP, fixed_paths_are_chosen_for_8_byte_values_and_4_8_16_byte_keys)
 		{ 4, 4, 0, TH_FAST_NONE },
 		{ 12, 8, 0, TH_FAST_NONE },
 		{ 32, 8, 0, TH_FAST_NONE },
+		{ 64, 8, 0, TH_FAST_K64V8 },
+		{ 64, 16, 0, TH_FAST_NONE },
 	};
 	unsigned int i;
 
@@ -1446,7 +1448,8 @@ static void same_ops_same_maps(struct __test_metadata *_metadata, u32 ks,
 {
 	struct tophash_map *a, *b;
 	struct tophash_clear ca = { .size = sizeof(ca) }, cb = ca;
-	u64 rng = 99, i, k[2], v, va, vb;
+	u64 rng = 99, i, k[8], v, va, vb;
+	unsigned int w;
 	unsigned long j;
 
 	th_shim_random_seed(7);
@@ -1466,7 +1469,8 @@ static void same_ops_same_maps(struct __test_metadata *_metadata, u32 ks,
 		k[0] = (x >> 8) % keyspace;
 		if (flags & TOPHASH_F_IDENTITY_HASH)	/* crowd 16 buckets */
 			k[0] = k[0] << 4 | (k[0] & 15) | (x & 0xff00000000000000ULL);
-		k[1] = tu_mix(k[0]);
+		for (w = 1; w < ARRAY_SIZE(k); w++)
+			k[w] = tu_mix(k[w - 1]);
 		v = x;
 		switch (x % 8) {
 		case 0: case 1: case 2:
@@ -1524,18 +1528,19 @@ TEST_F(MAP, fixed_paths_and_generic_path_build_the_same_map)
 	same_ops_same_maps(_metadata, 8, TOPHASH_F_IDENTITY_HASH, 200, TH_FAST_K8V8);
 	same_ops_same_maps(_metadata, 16, 0, 3000, TH_FAST_K16V8);
 	same_ops_same_maps(_metadata, 4, 0, 3000, TH_FAST_K4V8);
+	same_ops_same_maps(_metadata, 64, 0, 3000, TH_FAST_K64V8);
 }
 
 /* Keys that differ in one byte only are different keys, on every path. */
 TEST_F(MAP, every_key_byte_counts_on_the_fixed_and_generic_paths)
 {
-	static const u32 sizes[] = { 4, 8, 16, 12 };
+	static const u32 sizes[] = { 4, 8, 16, 64, 12 };
 	unsigned int i, b;
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		u32 ks = sizes[i];
 		struct tophash_map *m = tu_map_new(ks, 8, 0, 0, 0, NULL);
-		u8 key[16];
+		u8 key[64];
 		u64 v;
 
 		ASSERT_NE(NULL, m);

@@ -361,25 +361,39 @@ static struct {
 } th_huge[TH_HUGE_MAX];
 static pthread_mutex_t th_huge_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* From this size on, bucket arrays are mappings of their own (see below). */
+#define TH_BIG		(64UL << 10)
+
 void *th_shim_kvzalloc(size_t size)
 {
-	size_t len = (size + TH_HUGE - 1) & ~(TH_HUGE - 1);
+	size_t align = size < TH_HUGE ? 4096 : TH_HUGE;
+	size_t len = (size + align - 1) & ~(align - 1), off;
 	uintptr_t base, p;
 	int i;
 
-	if (size < TH_HUGE)
+	if (size < TH_BIG)
 		return th_shim_alloc(size, true);
-	base = (uintptr_t)mmap(NULL, len + TH_HUGE, PROT_READ | PROT_WRITE,
+	base = (uintptr_t)mmap(NULL, len + align, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if ((void *)base == MAP_FAILED)
 		return NULL;
-	/* Keep exactly [p, p + len), p 2 MiB-aligned. */
-	p = (base + TH_HUGE - 1) & ~(TH_HUGE - 1);
+	/* Keep exactly [p, p + len), p aligned. */
+	p = (base + align - 1) & ~(align - 1);
 	if (p > base)
 		munmap((void *)base, p - base);
-	if (base + len + TH_HUGE > p + len)
-		munmap((void *)(p + len), base + len + TH_HUGE - (p + len));
-	madvise((void *)p, len, MADV_HUGEPAGE);
+	if (base + len + align > p + len)
+		munmap((void *)(p + len), base + len + align - (p + len));
+	if (align == TH_HUGE)
+		madvise((void *)p, len, MADV_HUGEPAGE);
+	/*
+	 * The kernel's allocator hands out memory mapped and zeroed: the
+	 * zeroing is paid here, at allocation, as there, and no page fault
+	 * comes later (a fault traps per 4 KiB page, which the kernel's
+	 * vmalloc and page allocator never do).
+	 */
+	if (madvise((void *)p, len, MADV_POPULATE_WRITE))
+		for (off = 0; off < len; off += 4096)
+			((volatile char *)p)[off] = 0;
 	pthread_mutex_lock(&th_huge_lock);
 	for (i = 0; i < TH_HUGE_MAX && th_huge[i].p; i++)
 		;
