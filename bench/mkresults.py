@@ -631,8 +631,7 @@ def main():
         "as each map does per operation: `th_mix_hash()` of the key size "
         "(tophash's default hash, `kmod/tophash_core.h`) and `jhash2()` "
         "inlined for the constant length (rhashtable's default). tophash "
-        "takes its fixed-size path for 8- and 16-byte keys (8-byte values) "
-        "and the generic one for 64-byte keys.")
+        "takes its fixed-size path for all three key sizes (8-byte values).")
     o.append("")
 
     all_losses = []
