@@ -1,17 +1,26 @@
 # SPDX-License-Identifier: GPL-2.0
 SHELL := /bin/bash
 # tophash: `make` builds, `make demo` shows it, `make check` tests it.
-# Everything runs in QEMU on the pinned Debian kernel (scripts/kernel.env).
-
-include scripts/kernel.env
+# Everything runs in QEMU on a Debian 6.1 kernel: the pin in
+# scripts/kernel.env while the archive has it, else the newest it has
+# (scripts/resolve-kernel.sh); the choice is recorded in build/kernel.env.
 
 BUILD    ?= $(CURDIR)/build
 CACHE    ?= $(BUILD)/cache
+# The kernel chosen, and the stamp of the build group's packages: every
+# target that builds depends on it (make remakes it first when it is
+# missing or a script it comes from changed). clean needs no packages.
+KENV     := $(BUILD)/kernel.env
+DEPS     := $(KENV)
+ifneq ($(filter-out clean distclean,$(or $(MAKECMDGOALS),all)),)
+-include $(KENV)
+endif
 KDIR     ?= /usr/src/linux-headers-$(KABI)-amd64
 VMLINUZ  := $(CACHE)/vmlinuz-$(KABI)-amd64
-KSRC     := $(CACHE)/ksrc
+KSRC     := $(CACHE)/ksrc-$(KPKGVER)
 INITRD   := $(BUILD)/vm/initrd.gz
-DEPS     := $(BUILD)/.deps-$(KABI)
+# what scripts that build against the chosen kernel are told
+KVERS    := KABI=$(KABI) KPKGVER=$(KPKGVER)
 VMTIMEOUT ?= 1200
 
 CC       ?= gcc
@@ -31,17 +40,18 @@ BPFOUT    := $(BUILD)/bpf
 BPFCFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 \
 	-I/usr/include/x86_64-linux-gnu
 
-.PHONY: all deps module userspace selftests initramfs check checkpatch sparse \
+.PHONY: all deps module userspace selftests initramfs check checkpatch sparse setup-check debug-kernels-bg \
 	vm-check vm-check-debian demo shell clean distclean
 
 all: module userspace selftests $(SLOTREUSE)
 
-$(DEPS): scripts/deps.sh scripts/lib-apt.sh scripts/fetch-kernel.sh scripts/kernel.env
-	bash scripts/deps.sh
-	bash scripts/fetch-kernel.sh $(CACHE)
-	@mkdir -p $(BUILD) && touch $@
+$(KENV): scripts/deps.sh scripts/packages.sh scripts/lib-apt.sh scripts/resolve-kernel.sh \
+		scripts/fetch-kernel.sh scripts/kernel.env
+	bash scripts/deps.sh -b $(BUILD) build
 
-deps: $(DEPS)
+# Every package of every target (scripts/packages.sh), up front.
+deps:
+	bash scripts/deps.sh -b $(BUILD) all
 
 module: kmod/tophash.ko
 kmod/tophash.ko: $(KMOD_SRC) | $(DEPS)
@@ -123,7 +133,7 @@ vm-check-debian: $(INITRD)
 # rebuilt against that kernel from a copy of the sources.
 DEBUG_KERNELS ?= kcsan kasan
 vm-check-kcsan vm-check-kasan: vm-check-%: $(GUEST_FILES) | $(DEPS)
-	set -e; kdir=$$(bash scripts/build-debug-kernel.sh $*); \
+	set -e; kdir=$$($(KVERS) bash scripts/build-debug-kernel.sh $*); \
 	src=$(BUILD)/dbg-$*/src; rm -rf $$src; mkdir -p $$src; \
 	tar -c --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude='*.mod*' \
 		Kbuild kmod | tar -x -C $$src; \
@@ -147,18 +157,42 @@ include selftests/core/core.mk
 check-prefetch: kmod/tophash.ko
 	bash selftests/core/check-prefetch.sh $(CURDIR)/kmod/tophash.ko $(BUILD)/prefetch
 
-check: deps
+# Start building the debug kernels that are not cached yet, one after the
+# other, in the background: they get made while the host-side tests and the
+# run on Debian's kernel go on, and vm-check-kcsan and vm-check-kasan wait
+# for them (scripts/build-debug-kernel.sh locks). No nice: once the
+# foreground waits for them, a lowered priority would only lose CPU to
+# whatever else the machine runs.
+debug-kernels-bg: | $(DEPS)
+	@mkdir -p $(BUILD)
+	@echo "check: the debug kernels ($(DEBUG_KERNELS)) build in the background if not cached (log: $(BUILD)/debug-kernels.log)"
+	@( for k in $(DEBUG_KERNELS); do \
+		$(KVERS) bash scripts/build-debug-kernel.sh $$k || exit 1; \
+	done ) > $(BUILD)/debug-kernels.log 2>&1 &
+
+# The offline tests of the set-up scripts (kernel choice, apt errors).
+setup-check: | $(DEPS)
+	bash selftests/setup/run.sh $(BUILD)/setup
+
+check: | $(DEPS)
+	@bash scripts/kernel-version.sh $(KENV)
+	bash scripts/deps.sh -b $(BUILD) check debug-kernel
+	$(MAKE) debug-kernels-bg
+	$(MAKE) setup-check
 	$(MAKE) checkpatch
 	$(MAKE) sparse
 	$(MAKE) all
 	$(MAKE) core-check
 	$(MAKE) check-prefetch
 	$(MAKE) $(addprefix vm-check-,$(VM_RUNS))
-	bash scripts/tap-summary.sh --counts core $(BUILD)/core/summary \
+	@bash scripts/kernel-version.sh $(KENV)
+	bash scripts/tap-summary.sh --counts setup $(BUILD)/setup/summary \
+		--counts core $(BUILD)/core/summary \
 		--counts prefetch $(BUILD)/prefetch/summary \
 		$(addprefix $(BUILD)/check/,$(VM_RUNS))
 
 demo: $(INITRD)
+	@bash scripts/kernel-version.sh $(KENV)
 	$(VMRUN) -t 600 -l $(BUILD)/demo/serial.log -- sh /opt/tophash/demo.sh
 
 # An interactive-ish run: make shell CMD='thctl shell < /dev/null'
@@ -207,6 +241,8 @@ $(BENCH_INITRD): kmod/tophash.ko $(GUEST_FILES) $(BENCH_NOTRACE)
 # __siphash_unaligned, ...), found here in the module it runs by
 # bench/hash-sites.py.
 bench: $(BENCH_INITRD)
+	@bash scripts/kernel-version.sh $(KENV)
+	bash scripts/deps.sh -b $(BUILD) bench
 	@start=$$(date +%s); \
 	sites=$$(python3 bench/hash-sites.py kmod/tophash.ko) || sites=; \
 	cmd="BENCH_HASH_SITES='$$sites' $(BENCH_CMD)"; \
@@ -221,15 +257,15 @@ bench: $(BENCH_INITRD)
 		--vmrun $(BENCH_OUT)/vm-run.err --out bench/RESULTS.md \
 		--elapsed $$(( $$(date +%s) - start )) \
 		--command "make bench (BENCH_MEM=$(BENCH_MEM)): TOPHASH_VM_MEM=$(BENCH_MEM) TOPHASH_VM_APPEND='$(BENCH_APPEND)' bash scripts/vm-run.sh -i $(BENCH_INITRD:$(CURDIR)/%=%) -k $(VMLINUZ:$(CURDIR)/%=%) -t $(BENCH_TIMEOUT) -- <guest command>" \
-		--guest-command "$$cmd"
+		--guest-command "$$cmd" --kernel-choice "$$(bash scripts/kernel-version.sh $(KENV))"
 	$(MAKE) bench-native
 
 # make bench-native: natively on the host, the map core built in userspace
 # (selftests/core/shim, -DTH_SHIM_BENCH) vs Go 1.19's classic map vs abseil's
 # flat_hash_map, interleaved runs on the same keys, then tophash with its
 # tracepoints compiled in but off vs compiled out (-DNOTRACE), alternated and
-# counted by callgrind (bench/native/run.sh; its packages come from
-# scripts/bench-deps.sh, not scripts/deps.sh); writes the native section of
+# counted by callgrind (bench/native/run.sh; its packages are the bench
+# group of scripts/packages.sh); writes the native section of
 # bench/RESULTS.md and keeps the in-guest one. `make bench`
 # ends with it. Settings: NATIVE_RUNS, NATIVE_TARGET, NATIVE_SIZES, ... (see
 # bench/native/run.sh).

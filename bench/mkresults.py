@@ -532,6 +532,8 @@ def main():
     ap.add_argument("--command", default="make bench")
     ap.add_argument("--guest-command", default="")
     ap.add_argument("--elapsed", type=int, default=None)
+    ap.add_argument("--kernel-choice", default="",
+                    help="scripts/kernel-version.sh's line: the Debian kernel used")
     ap.add_argument("--native", help="bench/native/run.sh's raw output")
     ap.add_argument("--native-command", default="make bench-native")
     a = ap.parse_args()
@@ -570,6 +572,8 @@ def main():
     o.append(f"| guest | Linux {env.get('kernel', '?')}, "
              f"{env.get('vcpus', '?')} vCPUs ({env.get('guest_cpu', '?')}), "
              f"{int(env.get('mem_kib', '0')) // 1024} MiB |")
+    if a.kernel_choice:
+        o.append(f"| guest kernel package | {a.kernel_choice.removeprefix('kernel: ')} |")
     o.append(f"| guest kernel command line | `{env.get('cmdline', '?')}` |")
     o.append(f"| slub debugging (kmalloc-32 sanity_checks) | "
              f"{env.get('slub_debug_kmalloc32', '?')} |")

@@ -11,6 +11,8 @@ mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 cd /opt/tophash
+# the host checks that the guest has the CPUs it asked for
+echo "TOPHASH-NPROC=$(nproc)"
 echo "TOPHASH-BEGIN"
 sh /cmd.sh
 rc=$?

@@ -9,9 +9,16 @@
 # or slub_debug report. The whole serial log is kept in LOG.
 # TOPHASH_ACCEL=kvm|tcg forces the accelerator; otherwise KVM is used only
 # when a time-boxed probe boot under KVM succeeds (result cached in build/accel).
-# TOPHASH_VM_MEM (MiB, default 1024) and TOPHASH_VM_SMP (default 2).
+# TOPHASH_VM_MEM (MiB, default 1024) and TOPHASH_VM_SMP (default 2): a
+# number N gives N sockets of one core each, because a kernel without ACPI
+# (our debug kernels) counts CPUs from the MP table, which lists only one
+# processor per socket; any other value goes to -smp as it is. A run whose
+# guest brings up another number of CPUs than the leading number fails.
 set -uo pipefail
 timeout_s=600
+smp=${TOPHASH_VM_SMP:-2}
+[[ $smp =~ ^[0-9]+$ ]] && smp="$smp,sockets=$smp,cores=1,threads=1"
+want_cpus=${smp%%,*}
 log=
 initrd=
 kernel=
@@ -45,7 +52,7 @@ boot() { # boot ACCEL TIMEOUT LOGFILE
 	local accel=$1 t=$2 out=$3 cpu=max
 	[ "$accel" = kvm ] && cpu=host
 	timeout -k 5 "$t" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
-		-m "${TOPHASH_VM_MEM:-1024}" -smp "${TOPHASH_VM_SMP:-2}" \
+		-m "${TOPHASH_VM_MEM:-1024}" -smp "$smp" \
 		-display none -monitor none -serial stdio -no-reboot \
 		-kernel "$kernel" -initrd "$work/initrd.gz" \
 		-append "console=ttyS0 panic=-1 oops=panic quiet slub_debug=FZPU ${TOPHASH_VM_APPEND:-}" \
@@ -97,6 +104,11 @@ if [ -z "$exitline" ]; then
 else
 	grc=${exitline#TOPHASH-EXIT=}
 	[ "$grc" -ne 0 ] && [ $rc -eq 0 ] && rc=$grc
+fi
+nproc_line=$(grep -a '^TOPHASH-NPROC=' "$log" | tail -n 1)
+if [ -n "$nproc_line" ] && [ "${nproc_line#TOPHASH-NPROC=}" != "$want_cpus" ]; then
+	echo "vm-run: the guest brought up ${nproc_line#TOPHASH-NPROC=} CPU(s), not the $want_cpus asked for (-smp $smp)" >&2
+	[ $rc -eq 0 ] && rc=5
 fi
 # Kernel reports that fail the run. Lockdep and PROVE_RCU splats start with
 # "WARNING:"; slub_debug's with "BUG <cache> (". A KCSAN data race fails the

@@ -62,7 +62,7 @@ TP_CG_SIZES=${NATIVE_TP_CALLGRIND_SIZES-"1024 131072 4194304"}
 CG_SIZES=${NATIVE_CG_SIZES:-131072}
 start=$(date +%s)
 
-bash scripts/bench-deps.sh
+bash scripts/deps.sh bench
 mkdir -p "$OUT"
 raw=$OUT/native.out
 : > "$raw"
