@@ -175,31 +175,42 @@ static bool th_check_one(struct th_stress *st, u64 i)
 
 #define TH_READ_BATCH	11
 
-/* TH_READ_BATCH keys through tophash_lookup_batch_rcu(), each checked. */
-static void th_check_batch(struct th_stress *st, u64 *rng)
-{
+/*
+ * What a reader kthread's batched lookups work in: kmalloc'ed once per
+ * reader, as the keys (up to 64 bytes each) and values of a batch do not
+ * fit a debug kernel's 1 KiB stack frame (KASAN adds redzones).
+ */
+struct th_batch_buf {
 	struct th_val vals[TH_READ_BATCH];	/* room for either value size */
-	u64 idx[TH_READ_BATCH], keys[TH_READ_BATCH];
-	u8 found[TH_READ_BATCH], kb[TH_READ_BATCH * TH_KEY_MAX];
+	u8 keys[TH_READ_BATCH * TH_KEY_MAX];
+	u8 found[TH_READ_BATCH];
+	u64 idx[TH_READ_BATCH];
+};
+
+/* TH_READ_BATCH keys through tophash_lookup_batch_rcu(), each checked. */
+static void th_check_batch(struct th_stress *st, struct th_batch_buf *bb,
+			   u64 *rng)
+{
 	unsigned int i, hits;
 
 	for (i = 0; i < TH_READ_BATCH; i++) {
-		idx[i] = th_rand(rng) % st->nkeys;
-		keys[i] = st->key_of(idx[i]);
-		th_key_bytes(st, keys[i], kb + i * st->ksize);
+		bb->idx[i] = th_rand(rng) % st->nkeys;
+		th_key_bytes(st, st->key_of(bb->idx[i]), bb->keys + i * st->ksize);
 	}
 	rcu_read_lock();
-	hits = tophash_lookup_batch_rcu(st->m, kb, vals, found, TH_READ_BATCH);
+	hits = tophash_lookup_batch_rcu(st->m, bb->keys, bb->vals, bb->found,
+					TH_READ_BATCH);
 	rcu_read_unlock();
 	for (i = 0; i < TH_READ_BATCH; i++) {
-		if (!found[i]) {
-			if (idx[i] < st->nstable)
+		if (!bb->found[i]) {
+			if (bb->idx[i] < st->nstable)
 				atomic64_inc(&st->missing_stable);
 			continue;
 		}
 		hits--;
 		atomic64_inc(&st->hits);
-		if (!th_vval_ok((u8 *)vals + i * st->vsize, st->vsize, keys[i]))
+		if (!th_vval_ok((u8 *)bb->vals + i * st->vsize, st->vsize,
+				st->key_of(bb->idx[i])))
 			atomic64_inc(&st->bad_value);
 	}
 	/* The count returned must match the flags. */
@@ -208,17 +219,21 @@ static void th_check_batch(struct th_stress *st, u64 *rng)
 	atomic64_add(TH_READ_BATCH, &st->lookups);
 }
 
-/* Reader kthreads: one key at a time, or batches on every other round. */
+/*
+ * Reader kthreads: one key at a time, or batches on every other round
+ * (when the batch buffer could be had).
+ */
 static int th_reader(void *arg)
 {
 	struct th_stress *st = arg;
+	struct th_batch_buf *bb = kmalloc(sizeof(*bb), GFP_KERNEL);
 	u64 rng = (u64)current->pid << 32;
 	unsigned int n = 0;
 
 	wait_for_completion(&st->start);
 	while (!kthread_should_stop()) {
-		if (n & 1) {
-			th_check_batch(st, &rng);
+		if ((n & 1) && bb) {
+			th_check_batch(st, bb, &rng);
 		} else {
 			if (th_check_one(st, th_rand(&rng) % st->nkeys))
 				atomic64_inc(&st->hits);
@@ -227,6 +242,7 @@ static int th_reader(void *arg)
 		if (++n % 256 == 0)
 			cond_resched();
 	}
+	kfree(bb);
 	return 0;
 }
 
