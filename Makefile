@@ -151,6 +151,12 @@ vm-check: $(addprefix vm-check-,$(VM_RUNS))
 # Host-side tests of the map core in userspace: core-check, fuzz, check-ordering.
 include selftests/core/core.mk
 
+# The single-key lookup prefetches its bucket in the module and in the
+# native build (selftests/core/check-prefetch.sh objdumps both).
+.PHONY: check-prefetch
+check-prefetch: kmod/tophash.ko
+	bash selftests/core/check-prefetch.sh $(CURDIR)/kmod/tophash.ko $(BUILD)/prefetch
+
 # Start building the debug kernels that are not cached yet, one after the
 # other, in the background: they get made while the host-side tests and the
 # run on Debian's kernel go on, and vm-check-kcsan and vm-check-kasan wait
@@ -177,10 +183,13 @@ check: | $(DEPS)
 	$(MAKE) sparse
 	$(MAKE) all
 	$(MAKE) core-check
+	$(MAKE) check-prefetch
 	$(MAKE) $(addprefix vm-check-,$(VM_RUNS))
 	@bash scripts/kernel-version.sh $(KENV)
 	bash scripts/tap-summary.sh --counts setup $(BUILD)/setup/summary \
-		--counts core $(BUILD)/core/summary $(addprefix $(BUILD)/check/,$(VM_RUNS))
+		--counts core $(BUILD)/core/summary \
+		--counts prefetch $(BUILD)/prefetch/summary \
+		$(addprefix $(BUILD)/check/,$(VM_RUNS))
 
 demo: $(INITRD)
 	@bash scripts/kernel-version.sh $(KENV)
@@ -203,7 +212,8 @@ BENCH_NOTRACE := $(BENCH_OUT)/notrace/kmod/tophash.ko
 BENCH_MEM     ?= 3072
 BENCH_TIMEOUT ?= 2400
 BENCH_APPEND  := slub_debug=- log_buf_len=4M
-BENCH_ENV     ?= BENCH_KEYSIZES='8 64' BENCH_ARGS_64='lookup_ops=500000 churn_ops=500000' \
+BENCH_ENV     ?= BENCH_KEYSIZES='8 16 64' BENCH_ARGS_16='lookup_ops=500000 churn_ops=500000' \
+	BENCH_ARGS_64='lookup_ops=500000 churn_ops=500000' \
 	BENCH_TRACE_ROUNDS=5 BENCH_TRACE_NKEYS=200000 \
 	BENCH_TRACE_ARGS='churn_keys=100000 churn_ops=400000'
 BENCH_CMD      = $(BENCH_ENV) sh /opt/tophash/guest-bench.sh
@@ -226,9 +236,10 @@ $(BENCH_INITRD): kmod/tophash.ko $(GUEST_FILES) $(BENCH_NOTRACE)
 		$(BENCH_NOTRACE):/opt/tophash/tophash_notrace.ko \
 		$(dir $(BENCH_NOTRACE))tophash_bench.ko:/opt/tophash/tophash_bench_notrace.ko
 
-# The guest counts tophash's hash calls with kprobes on its call sites of
-# the siphash functions (siphash_1u64, __siphash_unaligned, ...), found here
-# in the module it runs by bench/hash-sites.py.
+# The guest counts tophash's hash calls, on SipHash maps, with kprobes on
+# its call sites of the siphash functions (siphash_1u64,
+# __siphash_unaligned, ...), found here in the module it runs by
+# bench/hash-sites.py.
 bench: $(BENCH_INITRD)
 	@bash scripts/kernel-version.sh $(KENV)
 	bash scripts/deps.sh -b $(BUILD) bench

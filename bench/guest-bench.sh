@@ -9,7 +9,7 @@
 # Settings (environment, all optional):
 #   BENCH_NKEYS        keys of the main runs (default 1000000)
 #   BENCH_ROUNDS       rounds of the main runs (default 3)
-#   BENCH_KEYSIZES     key sizes of the main runs (default "8 64")
+#   BENCH_KEYSIZES     key sizes of the main runs (default "8 16 64")
 #   BENCH_ARGS         more tophash_bench.ko parameters for the main runs
 #   BENCH_ARGS_<N>     more parameters for the main run with N-byte keys
 #   BENCH_TRACE_ROUNDS rounds of the tracing comparison (default 3)
@@ -38,10 +38,13 @@
 #            tracepoints (raw_tp) and aggregate every event in BPF maps
 # Lookups fire no tracepoint: their rows are the control.
 #
-# Last, hash calls per operation: kprobes on tophash.ko's call sites of
-# every siphash function it calls (th_hash(): siphash_1u64() for 8-byte
-# keys, siphash(), that is __siphash_unaligned, for other sizes;
-# lib/siphash.c is notrace, so they cannot be probed themselves), found by
+# Last, hash calls per operation, on maps created with TOPHASH_F_SIPHASH
+# (tophash_bench.ko siphash=1: the default hash is inlined, with no call to
+# probe; a SipHash map runs the generic path, which hashes as often as the
+# fixed-size ones): kprobes on tophash.ko's call sites of every siphash
+# function it calls (th_hash_special(): siphash_1u64() for 8-byte keys,
+# siphash(), that is __siphash_unaligned, for other sizes; lib/siphash.c
+# is notrace, so they cannot be probed themselves), found by
 # bench/hash-sites.py on the host and passed in BENCH_HASH_SITES, count
 # their hits (kprobe_profile) during tophash-only runs of insert alone, then
 # insert + lookup_hit and insert + delete, for each profile key size; the
@@ -53,7 +56,7 @@
 
 NKEYS=${BENCH_NKEYS:-1000000}
 ROUNDS=${BENCH_ROUNDS:-3}
-KEYSIZES=${BENCH_KEYSIZES:-8 64}
+KEYSIZES=${BENCH_KEYSIZES:-8 16 64}
 TROUNDS=${BENCH_TRACE_ROUNDS:-3}
 TNKEYS=${BENCH_TRACE_NKEYS:-$NKEYS}
 TWORK=insert,lookup_hit,delete,churn
@@ -270,7 +273,7 @@ else
 	for ks in $PKEYSIZES; do
 		for w in insert insert,lookup_hit insert,delete; do
 			count_hashes "$w" "$ks" label=profile impls=tophash \
-				nkeys="$PNKEYS" rounds=1 slices=1
+				nkeys="$PNKEYS" rounds=1 slices=1 siphash=1
 		done
 	done
 fi

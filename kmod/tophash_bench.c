@@ -26,12 +26,13 @@
  *   churn           insert one key, delete the oldest, at a steady
  *                   churn_keys entries, in fresh maps
  *   hash            only the hash of each key, as each map computes it:
- *                   siphash() with the key size (tophash) and jhash2() inlined
- *                   for the constant key size (rhashtable's default)
+ *                   th_mix_hash() with the key size (tophash's default;
+ *                   siphash() with siphash=1) and jhash2() inlined for the
+ *                   constant key size (rhashtable's default)
  *
  * Keys: key i is the i-th output of splitmix64 from a fixed seed (a
- * bijection of i, so all distinct); a 64-byte key continues with further
- * words mixed from the first. Hits are keys [0, nkeys), misses keys
+ * bijection of i, so all distinct); a 16- or 64-byte key continues with
+ * further words mixed from the first. Hits are keys [0, nkeys), misses keys
  * [nkeys, 2 * nkeys) of the same stream. The value of key i is i.
  *
  * The rhashtable side is what a careful kernel user writes: constant
@@ -97,7 +98,11 @@ MODULE_PARM_DESC(slices, "each phase alternates the maps this many times per rou
 
 static uint keysize = 8;
 module_param(keysize, uint, 0444);
-MODULE_PARM_DESC(keysize, "key bytes: 8 or 64 (default 8)");
+MODULE_PARM_DESC(keysize, "key bytes: 8, 16 or 64 (default 8)");
+
+static bool bm_siphash;
+module_param_named(siphash, bm_siphash, bool, 0444);
+MODULE_PARM_DESC(siphash, "tophash maps hash with SipHash (TOPHASH_F_SIPHASH; default 0: the default multiply-mix)");
 
 static uint duration_ms = 1000;
 module_param(duration_ms, uint, 0444);
@@ -198,6 +203,13 @@ static const struct rhashtable_params bm_rh_params8 = {
 	.head_offset = offsetof(struct bm_obj, node),
 	.key_offset = offsetof(struct bm_obj, key),
 	.key_len = 8,
+	.automatic_shrinking = false,
+};
+
+static const struct rhashtable_params bm_rh_params16 = {
+	.head_offset = offsetof(struct bm_obj, node),
+	.key_offset = offsetof(struct bm_obj, key),
+	.key_len = 16,
 	.automatic_shrinking = false,
 };
 
@@ -304,7 +316,8 @@ static inline u64 bm_pick(u64 *rng, u64 range)
 
 static __always_inline const struct rhashtable_params *bm_rh_params(u32 ksz)
 {
-	return ksz == 8 ? &bm_rh_params8 : &bm_rh_params64;
+	return ksz == 8 ? &bm_rh_params8 : ksz == 16 ? &bm_rh_params16 :
+	       &bm_rh_params64;
 }
 
 /*
@@ -371,6 +384,12 @@ static noinline __flatten int bm_rh_insert8(struct rhashtable *ht,
 	return bm_rh_insert(ht, 8, key, val);
 }
 
+static noinline __flatten int bm_rh_insert16(struct rhashtable *ht,
+					      const u8 *key, u64 val)
+{
+	return bm_rh_insert(ht, 16, key, val);
+}
+
 static noinline __flatten int bm_rh_insert64(struct rhashtable *ht,
 					      const u8 *key, u64 val)
 {
@@ -383,6 +402,12 @@ static noinline __flatten int bm_rh_lookup8(struct rhashtable *ht,
 	return bm_rh_lookup(ht, 8, key, val);
 }
 
+static noinline __flatten int bm_rh_lookup16(struct rhashtable *ht,
+					      const u8 *key, u64 *val)
+{
+	return bm_rh_lookup(ht, 16, key, val);
+}
+
 static noinline __flatten int bm_rh_lookup64(struct rhashtable *ht,
 					      const u8 *key, u64 *val)
 {
@@ -393,6 +418,12 @@ static noinline __flatten int bm_rh_delete8(struct rhashtable *ht,
 					     const u8 *key)
 {
 	return bm_rh_delete(ht, 8, key);
+}
+
+static noinline __flatten int bm_rh_delete16(struct rhashtable *ht,
+					      const u8 *key)
+{
+	return bm_rh_delete(ht, 16, key);
 }
 
 static noinline __flatten int bm_rh_delete64(struct rhashtable *ht,
@@ -413,6 +444,8 @@ static __always_inline int bm_insert(struct bm_map *m, const int impl,
 		return tophash_update(m->th, key, &val, TOPHASH_NOEXIST);
 	if (ksz == 8)
 		return bm_rh_insert8(&m->ht, key, val);
+	if (ksz == 16)
+		return bm_rh_insert16(&m->ht, key, val);
 	return bm_rh_insert64(&m->ht, key, val);
 }
 
@@ -424,6 +457,8 @@ static __always_inline int bm_lookup(struct bm_map *m, const int impl,
 		return tophash_lookup_rcu(m->th, key, val);
 	if (ksz == 8)
 		return bm_rh_lookup8(&m->ht, key, val);
+	if (ksz == 16)
+		return bm_rh_lookup16(&m->ht, key, val);
 	return bm_rh_lookup64(&m->ht, key, val);
 }
 
@@ -434,6 +469,8 @@ static __always_inline int bm_delete(struct bm_map *m, const int impl,
 		return tophash_delete(m->th, key);
 	if (ksz == 8)
 		return bm_rh_delete8(&m->ht, key);
+	if (ksz == 16)
+		return bm_rh_delete16(&m->ht, key);
 	return bm_rh_delete64(&m->ht, key);
 }
 
@@ -570,9 +607,10 @@ static __always_inline int bm_loop_write(struct bm_map *m, const int impl,
 }
 
 /*
- * The hash each map computes per operation, alone: tophash's siphash() of
- * key_size bytes (tophash_core.c th_hash()) and rhashtable's jhash2() of
- * key_len / 4 words, inlined for the constant key length.
+ * The hash each map computes per operation, alone: tophash's th_mix_hash()
+ * of key_size bytes (tophash_core.h; siphash() for siphash=1 maps) and
+ * rhashtable's jhash2() of key_len / 4 words, inlined for the constant key
+ * length.
  */
 static __always_inline int bm_loop_hash(struct bm_map *m, const int impl,
 					const u32 ksz, struct bm_args *a)
@@ -583,8 +621,10 @@ static __always_inline int bm_loop_hash(struct bm_map *m, const int impl,
 
 	for (k = 0; k < a->n; k++) {
 		key = bm_key(a->keys, ksz, k);
-		if (impl == BM_TOPHASH)
+		if (impl == BM_TOPHASH && bm_siphash)
 			a->sink ^= siphash(key, ksz, &seed);
+		else if (impl == BM_TOPHASH)
+			a->sink ^= th_mix_hash(key, ksz, BM_SEED, BM_GAMMA);
 		else
 			a->sink ^= jhash2((const u32 *)key, ksz / sizeof(u32),
 					  lower_32_bits(BM_SEED));
@@ -623,6 +663,11 @@ static noinline int bm_run_th8(struct bm_map *m, enum bm_phase ph, struct bm_arg
 	return bm_phase(m, BM_TOPHASH, 8, ph, a);
 }
 
+static noinline int bm_run_th16(struct bm_map *m, enum bm_phase ph, struct bm_args *a)
+{
+	return bm_phase(m, BM_TOPHASH, 16, ph, a);
+}
+
 static noinline int bm_run_th64(struct bm_map *m, enum bm_phase ph, struct bm_args *a)
 {
 	return bm_phase(m, BM_TOPHASH, 64, ph, a);
@@ -633,6 +678,11 @@ static noinline int bm_run_rh8(struct bm_map *m, enum bm_phase ph, struct bm_arg
 	return bm_phase(m, BM_RHASH, 8, ph, a);
 }
 
+static noinline int bm_run_rh16(struct bm_map *m, enum bm_phase ph, struct bm_args *a)
+{
+	return bm_phase(m, BM_RHASH, 16, ph, a);
+}
+
 static noinline int bm_run_rh64(struct bm_map *m, enum bm_phase ph, struct bm_args *a)
 {
 	return bm_phase(m, BM_RHASH, 64, ph, a);
@@ -641,8 +691,10 @@ static noinline int bm_run_rh64(struct bm_map *m, enum bm_phase ph, struct bm_ar
 static int bm_run(struct bm_map *m, enum bm_phase ph, struct bm_args *a)
 {
 	if (m->impl == BM_TOPHASH)
-		return m->ksz == 8 ? bm_run_th8(m, ph, a) : bm_run_th64(m, ph, a);
-	return m->ksz == 8 ? bm_run_rh8(m, ph, a) : bm_run_rh64(m, ph, a);
+		return m->ksz == 8 ? bm_run_th8(m, ph, a) :
+		       m->ksz == 16 ? bm_run_th16(m, ph, a) : bm_run_th64(m, ph, a);
+	return m->ksz == 8 ? bm_run_rh8(m, ph, a) :
+	       m->ksz == 16 ? bm_run_rh16(m, ph, a) : bm_run_rh64(m, ph, a);
 }
 
 /**
@@ -694,7 +746,8 @@ static int bm_timed(struct bm_map *m, enum bm_phase ph, struct bm_args *a,
 
 static int bm_map_create(struct bm_map *m)
 {
-	struct tophash_create c = { .key_size = m->ksz, .value_size = sizeof(u64) };
+	struct tophash_create c = { .key_size = m->ksz, .value_size = sizeof(u64),
+				    .flags = bm_siphash ? TOPHASH_F_SIPHASH : 0 };
 	int err;
 
 	if (m->impl == BM_TOPHASH) {
@@ -1393,8 +1446,8 @@ static int bm_check_params(void)
 {
 	int err;
 
-	if (keysize != 8 && keysize != 64) {
-		pr_err("bench: keysize must be 8 or 64\n");
+	if (keysize != 8 && keysize != 16 && keysize != 64) {
+		pr_err("bench: keysize must be 8, 16 or 64\n");
 		return -EINVAL;
 	}
 	if (nkeys < 16 || nkeys > TOPHASH_DEFAULT_MAX_ENTRIES / 2 ||
@@ -1434,9 +1487,10 @@ static int __init tophash_bench_init(void)
 		if (!(i % 4096))
 			cond_resched();
 	}
-	pr_info("bench: run=%s name=start keysize=%u nkeys=%lu lookup_ops=%lu churn_keys=%lu churn_ops=%lu rounds=%u slices=%u duration_ms=%u nreaders=%u impls=%s workloads=%s\n",
+	pr_info("bench: run=%s name=start keysize=%u nkeys=%lu lookup_ops=%lu churn_keys=%lu churn_ops=%lu rounds=%u slices=%u duration_ms=%u nreaders=%u impls=%s workloads=%s hash=%s\n",
 		label, bm.ksz, nkeys, lookup_ops, churn_keys, churn_ops, rounds,
-		slices, duration_ms, nreaders, impls, workloads);
+		slices, duration_ms, nreaders, impls, workloads,
+		bm_siphash ? "siphash" : "mix");
 	for (r = 0; r < rounds && !err; r++)
 		err = bm_round(r);
 	if (!err)

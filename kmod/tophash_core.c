@@ -67,19 +67,123 @@ static inline bool th_evacuated(const u8 *b)
 	return b[0] > TOPHASH_EMPTY_ONE && b[0] < TOPHASH_MIN_TOPHASH;
 }
 
+/*
+ * The sizes and offsets of a map's buckets. The fixed-size paths pass a
+ * compile-time constant (TH_SHAPE_FIXED()), so that every offset and size
+ * below folds into an immediate and the key compare and value copy into a
+ * move or two; the generic path reads them from the map (TH_SHAPE()).
+ */
+struct th_shape {
+	u32 ks;		/* key bytes */
+	u32 vs;		/* value bytes */
+	u32 val_off;	/* offset of the first value in a bucket */
+	u32 ovf_off;	/* offset of the overflow pointer */
+	u32 size;	/* bytes per bucket */
+	bool sip;	/* the map may hash with SipHash (TOPHASH_F_SIPHASH) */
+};
+
+#define TH_VAL_OFF(ks)		(TH_SLOTS + TH_SLOTS * (ks))
+#define TH_OVF_OFF(ks, vs)	ALIGN(TH_VAL_OFF(ks) + TH_SLOTS * (vs), sizeof(void *))
+#define TH_SHAPE_FIXED(k, v)	((struct th_shape){ .ks = (k), .vs = (v),	\
+	.val_off = TH_VAL_OFF(k), .ovf_off = TH_OVF_OFF(k, v),			\
+	.size = TH_OVF_OFF(k, v) + sizeof(void *), .sip = false })
+#define TH_SHAPE(m)		((struct th_shape){ .ks = (m)->key_size,	\
+	.vs = (m)->value_size, .val_off = (m)->val_off,				\
+	.ovf_off = (m)->ovf_off, .size = (m)->bucket_size, .sip = true })
+
+static __always_inline u8 *th_bucket_sh(struct th_shape sh, u8 *arr,
+					unsigned long i)
+{
+	return arr + i * sh.size;
+}
+
+static __always_inline u8 *th_key_sh(struct th_shape sh, u8 *b, unsigned int i)
+{
+	return b + TH_SLOTS + i * sh.ks;
+}
+
+static __always_inline u8 *th_val_sh(struct th_shape sh, u8 *b, unsigned int i)
+{
+	return b + sh.val_off + i * sh.vs;
+}
+
+/*
+ * The fixed-size path for maps of these sizes and flags, chosen once at
+ * create. SipHash maps take the generic path: their hash costs ten times
+ * what the fixed offsets save. The identity hash (8-byte keys) takes the
+ * 8-byte path, so that the tests that place keys by it run that path; the
+ * 16- and 4-byte paths hash with the default only (th_hash_sh()).
+ */
+static u8 th_fast_path(u32 ks, u32 vs, u32 flags)
+{
+	if ((flags & TOPHASH_F_SIPHASH) || vs != sizeof(u64))
+		return TH_FAST_NONE;
+	if (ks == sizeof(u64))
+		return TH_FAST_K8V8;
+	if (flags & TOPHASH_F_IDENTITY_HASH)
+		return TH_FAST_NONE;
+	if (ks == 2 * sizeof(u64))
+		return TH_FAST_K16V8;
+	if (ks == sizeof(u32))
+		return TH_FAST_K4V8;
+	if (ks == 8 * sizeof(u64))
+		return TH_FAST_K64V8;
+	return TH_FAST_NONE;
+}
+
+/*
+ * Call @fn, an __always_inline function whose first two parameters are the
+ * map and a struct th_shape, with the shape of @m: a constant on a
+ * fixed-size path, so that @fn is compiled once per path.
+ */
+#define TH_BY_SHAPE(m, fn, ...)						\
+	(likely((m)->fast == TH_FAST_K8V8) ?				\
+	 fn((m), TH_SHAPE_FIXED(8, 8), __VA_ARGS__) :			\
+	 (m)->fast == TH_FAST_K16V8 ?					\
+	 fn((m), TH_SHAPE_FIXED(16, 8), __VA_ARGS__) :			\
+	 (m)->fast == TH_FAST_K4V8 ?					\
+	 fn((m), TH_SHAPE_FIXED(4, 8), __VA_ARGS__) :			\
+	 (m)->fast == TH_FAST_K64V8 ?					\
+	 fn((m), TH_SHAPE_FIXED(64, 8), __VA_ARGS__) :			\
+	 fn((m), TH_SHAPE(m), __VA_ARGS__))
+
 static inline u8 *th_bucket(const struct tophash_map *m, u8 *arr, unsigned long i)
 {
-	return arr + i * m->bucket_size;
+	return th_bucket_sh(TH_SHAPE(m), arr, i);
 }
 
 static inline u8 *th_key(const struct tophash_map *m, u8 *b, unsigned int i)
 {
-	return b + TH_SLOTS + i * m->key_size;
+	return th_key_sh(TH_SHAPE(m), b, i);
 }
 
 static inline u8 *th_val(const struct tophash_map *m, u8 *b, unsigned int i)
 {
-	return b + m->val_off + i * m->value_size;
+	return th_val_sh(TH_SHAPE(m), b, i);
+}
+
+/*
+ * A lookup that hits reads three parts of a bucket, each found from the one
+ * before: the tophash bytes, the key, the value; an assign or a delete
+ * writes the key's and the value's lines too. For a bucket of a few cache
+ * lines, ask for all of its lines at once, before the first load, so that
+ * their misses overlap instead of each waiting for the one before. On a
+ * fixed-size path the loop unrolls into a few prefetch instructions; `make
+ * check` fails when tophash_lookup_rcu() has none, here or in the native
+ * build (selftests/core/check-prefetch.sh).
+ */
+#define TH_PREFETCH_MAX	(4 * L1_CACHE_BYTES)
+
+static __always_inline void th_prefetch_bucket(struct th_shape sh, const u8 *b)
+{
+	unsigned int off;
+
+	if (sh.size > TH_PREFETCH_MAX)
+		return;
+	for (off = 0; off < sh.size; off += L1_CACHE_BYTES)
+		prefetch(b + off);
+	/* The last line, when the bucket does not start on a line. */
+	prefetch(b + sh.size - 1);
 }
 
 /*
@@ -92,11 +196,16 @@ static inline u8 *th_val(const struct tophash_map *m, u8 *b, unsigned int i)
  */
 #define TH_WORDS_MAX	64
 
-static __always_inline bool th_key_equal(const struct tophash_map *m,
-					 const u8 *k, const void *key)
+static __always_inline bool th_key_equal(struct th_shape sh, const u8 *k,
+					 const void *key)
 {
-	unsigned int n = m->key_size, w;
+	unsigned int n = sh.ks, w;
 
+	/* A 4-byte key sits 4-byte aligned. */
+	if (n == sizeof(u32))
+		/* Not a pair: th_lookup_chain()'s seqcount retry covers it. */
+		return READ_ONCE(*(const u32 *)k) ==
+		       get_unaligned((const u32 *)key);
 	if ((n & 7) || n > TH_WORDS_MAX)
 		return !memcmp(k, key, n);
 	for (w = 0; w < n; w += 8)
@@ -107,10 +216,10 @@ static __always_inline bool th_key_equal(const struct tophash_map *m,
 	return true;
 }
 
-static __always_inline void th_copy_val(const struct tophash_map *m,
-					void *dst, const u8 *v)
+static __always_inline void th_copy_val(struct th_shape sh, void *dst,
+					const u8 *v)
 {
-	unsigned int n = m->value_size, w;
+	unsigned int n = sh.vs, w;
 
 	if ((n & 7) || n > TH_WORDS_MAX) {
 		memcpy(dst, v, n);
@@ -140,12 +249,20 @@ static inline u64 th_bytes_eq(u64 w, u8 c)
 	return ~(((x & TH_LOW7) + TH_LOW7) | x) & TH_HIGH;
 }
 
-/* Bytes of @w below minTopHash: the empty states and the evacuated marks. */
-static inline u64 th_bytes_state(u64 w)
+/*
+ * The lockless reader's pick: the bytes of @w equal to @top and the bytes
+ * below minTopHash (the empty states and the evacuated marks), and maybe a
+ * few more. Cheaper than th_bytes_eq() because a borrow may cross bytes: it
+ * can select a byte above a selected one (never leave out one that should
+ * be), which costs the reader one more acquire load of a byte it then
+ * skips, never a result.
+ */
+static inline u64 th_bytes_pick(u64 w, u8 top)
 {
-	/* A byte's high bit ends up set iff the byte is >= minTopHash. */
-	return ~(((w & TH_LOW7) + TH_BYTES(0x80 - TOPHASH_MIN_TOPHASH)) | w) &
-	       TH_HIGH;
+	u64 x = w ^ TH_BYTES(top);
+
+	return (((x - TH_BYTES(1)) & ~x) |
+		((w - TH_BYTES(TOPHASH_MIN_TOPHASH)) & ~w)) & TH_HIGH;
 }
 
 /*
@@ -187,10 +304,18 @@ static inline void th_set_overflow(const struct tophash_map *m, u8 *b, u8 *ovf)
 	RCU_INIT_POINTER(*th_ovf_ptr(m, b), ovf);
 }
 
-static inline u8 *th_overflow_rcu(const struct tophash_map *m, const u8 *b)
+static __always_inline u8 *th_overflow_rcu(struct th_shape sh, const u8 *b)
 {
 	/* Pairs with rcu_assign_pointer() in th_link_overflow(). */
-	return rcu_dereference(*(u8 __rcu *const *)(b + m->ovf_off));
+	return rcu_dereference(*(u8 __rcu *const *)(b + sh.ovf_off));
+}
+
+/* th_overflow() at the offset of @sh, for writers holding m->lock. */
+static __always_inline u8 *th_next(const struct tophash_map *m,
+				   struct th_shape sh, const u8 *b)
+{
+	return rcu_dereference_protected(*(u8 __rcu *const *)(b + sh.ovf_off),
+					 lockdep_is_held(&m->lock));
 }
 
 /* A full slot becomes visible: its key and value were written first. */
@@ -220,34 +345,80 @@ static inline unsigned long th_nbuckets(u8 B)
 	return 1UL << B;
 }
 
+/* Give table @t (not published yet) @B and the bucket mask that goes with it. */
+static inline void th_set_B(struct tophash_table *t, u8 B)
+{
+	t->B = B;
+	t->mask = th_nbuckets(B) - 1;
+}
+
 static inline unsigned long th_noldbuckets(const struct tophash_table *t)
 {
 	return th_nbuckets(t->same_size ? t->B : t->B - 1);
 }
 
-static u64 th_hash(const struct tophash_map *m, const struct tophash_table *t,
-		   const void *key)
+/*
+ * A writer's buckets for @hash: where the key is or goes in the current
+ * array, and while @t grows, its chain in the old array (which the writer
+ * reads, then evacuates), so that the two misses overlap.
+ */
+static __always_inline void th_prefetch_buckets(struct th_shape sh,
+						const struct tophash_table *t,
+						u64 hash)
 {
-	siphash_key_t seed;
+	th_prefetch_bucket(sh, th_bucket_sh(sh, t->buckets, hash & t->mask));
+	if (t->oldbuckets)
+		th_prefetch_bucket(sh, th_bucket_sh(sh, t->oldbuckets,
+						    hash & (th_noldbuckets(t) - 1)));
+}
+
+/* The hashes a create flag chooses instead; out of the fast paths' way. */
+static noinline u64 th_hash_special(const struct tophash_map *m, u64 s0,
+				    u64 s1, const void *key)
+{
+	siphash_key_t seed = { { s0, s1 } };
 
 	if (m->flags & TOPHASH_F_IDENTITY_HASH)
 		return get_unaligned((const u64 *)key);
+	/* The one-word form is the same function of the same 8 bytes, faster. */
+	if (m->key_size == sizeof(u64))
+		return siphash_1u64(get_unaligned((const u64 *)key), &seed);
+	return siphash(key, m->key_size, &seed);
+}
+
+/*
+ * @key's hash in table @t, @sh being the map's shape (a constant on the
+ * fixed-size paths, so that th_mix_hash() unrolls for its key size, and the
+ * identity hash of their 8-byte keys stays inline).
+ */
+static __always_inline u64 th_hash_sh(const struct tophash_map *m,
+				      struct th_shape sh,
+				      const struct tophash_table *t,
+				      const void *key)
+{
+	u64 s0, s1;
+
 	/*
 	 * The seed changes under readers only when the map is empty (see
 	 * th_reseed()); each half is read once so a reader hashes with one
 	 * consistent value per half.
 	 */
 #ifdef TH_WEAKEN_SEED_ONCE
-	seed = t->seed;
+	s0 = t->seed.key[0];
+	s1 = t->seed.key[1];
 #else
 	/* Pairs with WRITE_ONCE() in th_reseed(): no torn halves. */
-	seed.key[0] = READ_ONCE(t->seed.key[0]);
-	seed.key[1] = READ_ONCE(t->seed.key[1]);
+	s0 = READ_ONCE(t->seed.key[0]);
+	s1 = READ_ONCE(t->seed.key[1]);
 #endif
-	/* The one-word form is the same function of the same 8 bytes, faster. */
-	if (m->key_size == sizeof(u64))
-		return siphash_1u64(get_unaligned((const u64 *)key), &seed);
-	return siphash(key, m->key_size, &seed);
+	/* The 16- and 4-byte fixed paths never hash otherwise: no test. */
+	if ((sh.sip || sh.ks == sizeof(u64)) &&
+	    unlikely(m->flags & (TOPHASH_F_IDENTITY_HASH | TOPHASH_F_SIPHASH))) {
+		if (!sh.sip)
+			return get_unaligned((const u64 *)key);
+		return th_hash_special(m, s0, s1, key);
+	}
+	return th_mix_hash(key, sh.ks, s0, s1);
 }
 
 /* Go re-draws hash0 when the map becomes empty; readers may be hashing. */
@@ -470,20 +641,24 @@ int tophash_map_create(struct tophash_map *m, const struct tophash_create *c,
 	err = -EBUSY;
 	if (m->created)
 		goto out_unlock;
+	err = -EINVAL;
+	if ((c->flags & TOPHASH_F_IDENTITY_HASH) && (c->flags & TOPHASH_F_SIPHASH))
+		goto out_unlock;
 	m->id = id;
 	m->flags = c->flags;
 	m->key_size = c->key_size;
 	m->value_size = c->value_size;
-	m->val_off = TH_SLOTS + TH_SLOTS * c->key_size;
-	m->ovf_off = ALIGN(m->val_off + TH_SLOTS * c->value_size, sizeof(void *));
+	m->val_off = TH_VAL_OFF(c->key_size);
+	m->ovf_off = TH_OVF_OFF(c->key_size, c->value_size);
 	m->bucket_size = m->ovf_off + sizeof(void *);
 	m->max_entries = c->max_entries;
+	m->fast = th_fast_path(c->key_size, c->value_size, c->flags);
 
 	err = -ENOMEM;
 	t = th_alloc_table(m);
 	if (!t)
 		goto out_reset;
-	t->B = th_hint_to_B(c->size_hint);
+	th_set_B(t, th_hint_to_B(c->size_hint));
 	t->buckets = th_alloc_array(m, t->B);
 	if (!t->buckets)
 		goto out_free_table;
@@ -539,8 +714,9 @@ void tophash_map_destroy(struct tophash_map *m)
  * off so that a reader in interrupt context on this CPU never spins on a
  * section it interrupted.
  */
-static void th_overwrite(struct tophash_map *m, unsigned long bucket, u8 *dst,
-			 const void *src, size_t len)
+static __always_inline void th_overwrite(struct tophash_map *m,
+					 unsigned long bucket, u8 *dst,
+					 const void *src, size_t len)
 {
 	seqcount_t *sc = th_seq(m, bucket);
 	unsigned long flags;
@@ -554,8 +730,10 @@ static void th_overwrite(struct tophash_map *m, unsigned long bucket, u8 *dst,
 }
 
 /* Empty a live slot: zero its key and value, mark it emptyOne. */
-static void th_clear_slot(struct tophash_map *m, unsigned long bucket, u8 *b,
-			  unsigned int i)
+static __always_inline void th_clear_slot(struct tophash_map *m,
+					  struct th_shape sh,
+					  unsigned long bucket, u8 *b,
+					  unsigned int i)
 {
 	seqcount_t *sc = th_seq(m, bucket);
 	unsigned long flags;
@@ -563,8 +741,8 @@ static void th_clear_slot(struct tophash_map *m, unsigned long bucket, u8 *b,
 	local_irq_save(flags);
 	/* Pairs with read_seqcount_begin/retry() in th_lookup_chain(). */
 	write_seqcount_begin(sc);
-	memset(th_key(m, b, i), 0, m->key_size);
-	memset(th_val(m, b, i), 0, m->value_size);
+	memset(th_key_sh(sh, b, i), 0, sh.ks);
+	memset(th_val_sh(sh, b, i), 0, sh.vs);
 	th_set_state(b, i, TOPHASH_EMPTY_ONE);
 	write_seqcount_end(sc);
 	local_irq_restore(flags);
@@ -589,16 +767,18 @@ static u32 th_chain_depth(const struct tophash_map *m, const u8 *head,
  * Writers' search of the chain at @b (under m->lock: no byte changes under
  * it) for @key with tophash @top: its bucket and slot, or NULL.
  */
-static u8 *th_chain_find(struct tophash_map *m, u8 *b, const void *key, u8 top,
-			 unsigned int *slot)
+static __always_inline u8 *th_chain_find(struct tophash_map *m,
+					 struct th_shape sh, u8 *b,
+					 const void *key, u8 top,
+					 unsigned int *slot)
 {
 	u64 w, match;
 
-	for (; b; b = th_overflow(m, b)) {
+	for (; b; b = th_next(m, sh, b)) {
 		w = th_tophash_word(b);
 		for (match = th_bytes_eq(w, top); match; match &= match - 1) {
 			*slot = th_first_slot(match);
-			if (th_key_equal(m, th_key(m, b, *slot), key))
+			if (th_key_equal(sh, th_key_sh(sh, b, *slot), key))
 				return b;
 		}
 		/* An emptyRest: nothing follows it in the chain. */
@@ -609,19 +789,20 @@ static u8 *th_chain_find(struct tophash_map *m, u8 *b, const void *key, u8 top,
 }
 
 /* Find @key; return its bucket and slot or NULL. Works mid-growth. */
-static u8 *th_find(struct tophash_map *m, struct tophash_table *t,
-		   const void *key, u64 hash, unsigned int *slot)
+static __always_inline u8 *th_find(struct tophash_map *m, struct th_shape sh,
+				   struct tophash_table *t, const void *key,
+				   u64 hash, unsigned int *slot)
 {
-	unsigned long mask = th_nbuckets(t->B) - 1;
-	u8 *b = th_bucket(m, t->buckets, hash & mask);
+	u8 *b = th_bucket_sh(sh, t->buckets, hash & t->mask);
 
 	if (t->oldbuckets) {
-		u8 *ob = th_bucket(m, t->oldbuckets, hash & (th_noldbuckets(t) - 1));
+		u8 *ob = th_bucket_sh(sh, t->oldbuckets,
+				      hash & (th_noldbuckets(t) - 1));
 
 		if (!th_evacuated(ob))
 			b = ob;
 	}
-	return th_chain_find(m, b, key, th_top(hash), slot);
+	return th_chain_find(m, sh, b, key, th_top(hash), slot);
 }
 
 /* A destination of an evacuation: a bucket chain being filled in order. */
@@ -631,10 +812,13 @@ struct th_evac_dst {
 };
 
 /* 0 for X, 1 for Y: where the entry in slot @i of old bucket @b goes. */
-static inline int th_evac_side(struct tophash_map *m, struct tophash_table *t,
-			       u8 *b, unsigned int i, unsigned long newbit)
+static __always_inline int th_evac_side(struct tophash_map *m,
+					struct th_shape sh,
+					struct tophash_table *t, u8 *b,
+					unsigned int i, unsigned long newbit)
 {
-	return !t->same_size && !!(th_hash(m, t, th_key(m, b, i)) & newbit);
+	return !t->same_size &&
+	       !!(th_hash_sh(m, sh, t, th_key_sh(sh, b, i)) & newbit);
 }
 
 /* Count the live entries of an old chain that go to X and to Y. */
@@ -658,22 +842,24 @@ struct th_evac_memo {
  * in @memo which went to Y (hashing each entry once per evacuation for the
  * first TH_EVAC_MEMO buckets).
  */
-static void th_evac_count(struct tophash_map *m, struct tophash_table *t,
-			  u8 *b, unsigned long newbit, unsigned long *n,
-			  struct th_evac_memo *memo)
+static __always_inline void th_evac_count(struct tophash_map *m,
+					  struct th_shape sh,
+					  struct tophash_table *t, u8 *b,
+					  unsigned long newbit, unsigned long *n,
+					  struct th_evac_memo *memo)
 {
 	unsigned int i, depth;
 	int y;
 
 	n[0] = 0;
 	n[1] = 0;
-	for (depth = 0; b; b = th_overflow(m, b), depth++) {
+	for (depth = 0; b; b = th_next(m, sh, b), depth++) {
 		u8 ymask = 0;
 
 		for (i = 0; i < TH_SLOTS; i++) {
 			if (th_is_empty(b[i]))
 				continue;
-			y = th_evac_side(m, t, b, i, newbit);
+			y = th_evac_side(m, sh, t, b, i, newbit);
 			ymask |= y << i;
 			n[y]++;
 		}
@@ -687,15 +873,17 @@ static void th_evac_count(struct tophash_map *m, struct tophash_table *t,
 }
 
 /* The evacuated state slot @i of old bucket @b takes; @mm may be NULL. */
-static inline u8 th_evac_mark(struct tophash_map *m, struct tophash_table *t,
-			      u8 *b, unsigned int i, unsigned long newbit,
-			      const struct th_evac_memo *mm)
+static __always_inline u8 th_evac_mark(struct tophash_map *m,
+				       struct th_shape sh,
+				       struct tophash_table *t, u8 *b,
+				       unsigned int i, unsigned long newbit,
+				       const struct th_evac_memo *mm)
 {
 	if (th_is_empty(b[i]))
 		return TOPHASH_EVACUATED_EMPTY;
 	if (mm)
 		return TOPHASH_EVACUATED_X + ((mm->ymask >> i) & 1);
-	return TOPHASH_EVACUATED_X + th_evac_side(m, t, b, i, newbit);
+	return TOPHASH_EVACUATED_X + th_evac_side(m, sh, t, b, i, newbit);
 }
 
 /*
@@ -753,11 +941,13 @@ static u32 th_evac_note(struct tophash_map *m, struct tophash_table *t,
 	return hweight8(deleted);
 }
 
-static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
-		       unsigned long oldbucket)
+static __always_inline int th_evacuate_sh(struct tophash_map *m,
+					  struct th_shape sh,
+					  struct tophash_table *t,
+					  unsigned long oldbucket)
 {
 	unsigned long newbit = th_noldbuckets(t);
-	u8 *ob = th_bucket(m, t->oldbuckets, oldbucket);
+	u8 *ob = th_bucket_sh(sh, t->oldbuckets, oldbucket);
 	struct th_evac_memo memo[TH_EVAC_MEMO];
 	struct th_evac_dst dst[2];
 	unsigned long n[2], need, k;
@@ -771,7 +961,7 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 
 	if (trace_tophash_evacuate_enabled())
 		t0 = ktime_get_ns();
-	th_evac_count(m, t, ob, newbit, n, memo);
+	th_evac_count(m, sh, t, ob, newbit, n, memo);
 	need = th_ovf_needed(n[0]) + th_ovf_needed(n[1]);
 	for (k = 0; k < need; k++) {
 		b = th_alloc_overflow(m);
@@ -781,12 +971,13 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 		spare = b;
 	}
 
-	dst[0].b = th_bucket(m, t->buckets, oldbucket);
+	dst[0].b = th_bucket_sh(sh, t->buckets, oldbucket);
 	dst[0].i = 0;
-	dst[1].b = t->same_size ? NULL : th_bucket(m, t->buckets, oldbucket + newbit);
+	dst[1].b = t->same_size ? NULL :
+		   th_bucket_sh(sh, t->buckets, oldbucket + newbit);
 	dst[1].i = 0;
 	/* First copy every live entry into X/Y, publishing each new slot. */
-	for (b = ob; b; b = th_overflow(m, b), depth++) {
+	for (b = ob; b; b = th_next(m, sh, b), depth++) {
 		u8 ymask = depth < TH_EVAC_MEMO ? memo[depth].ymask : 0;
 
 		for (i = 0; i < TH_SLOTS; i++) {
@@ -797,20 +988,20 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 			if (th_is_empty(top))
 				continue;
 			y = depth < TH_EVAC_MEMO ? (ymask >> i) & 1 :
-						   th_evac_side(m, t, b, i, newbit);
+						   th_evac_side(m, sh, t, b, i, newbit);
 			d = &dst[y];
 			if (d->i == TH_SLOTS) {
 				u8 *nb = spare;
 
-				spare = th_overflow(m, nb);
+				spare = th_next(m, sh, nb);
 				th_set_overflow(m, nb, NULL);
 				th_link_overflow(m, d->b, nb);
 				m->noverflow++;
 				d->b = nb;
 				d->i = 0;
 			}
-			memcpy(th_key(m, d->b, d->i), th_key(m, b, i), m->key_size);
-			memcpy(th_val(m, d->b, d->i), th_val(m, b, i), m->value_size);
+			memcpy(th_key_sh(sh, d->b, d->i), th_key_sh(sh, b, i), sh.ks);
+			memcpy(th_val_sh(sh, d->b, d->i), th_val_sh(sh, b, i), sh.vs);
 			th_publish_slot(d->b, d->i, top);
 			d->i++;
 		}
@@ -823,24 +1014,25 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 	 * that sees any mark finds the whole chain in the new array, and one
 	 * that sees slot 0 unmarked may still search the old chain.
 	 */
-	for (b = ob, k = 0; b; b = th_overflow(m, b), k++) {
+	for (b = ob, k = 0; b; b = th_next(m, sh, b), k++) {
 		for (i = b == ob ? 1 : 0; i < TH_SLOTS; i++)
-			th_mark_evacuated(b, i, th_evac_mark(m, t, b, i, newbit,
+			th_mark_evacuated(b, i, th_evac_mark(m, sh, t, b, i, newbit,
 							     k < TH_EVAC_MEMO ? &memo[k] : NULL));
 	}
-	th_mark_evacuated(ob, 0, th_evac_mark(m, t, ob, 0, newbit, &memo[0]));
+	th_mark_evacuated(ob, 0, th_evac_mark(m, sh, t, ob, 0, newbit,
+						   &memo[0]));
 
 	/*
 	 * The old chain's overflow buckets hold nothing any more: release them.
 	 * A reader still in the primary bucket may load the cut link next: it
 	 * then looks at slot 0 again (th_lookup_chain()) and finds the mark.
 	 */
-	b = th_overflow(m, ob);
+	b = th_next(m, sh, ob);
 	/* Pairs with smp_rmb() in th_lookup_chain(): slot 0's mark before the cut. */
 	smp_wmb();
 	th_set_overflow(m, ob, NULL);
 	for (; b; b = next) {
-		next = th_overflow(m, b);
+		next = th_next(m, sh, b);
 		m->noldoverflow--;
 		th_retire_overflow(m, b);
 	}
@@ -862,11 +1054,61 @@ static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
 out_nomem:
 	while (spare) {
 		b = spare;
-		spare = th_overflow(m, b);
+		spare = th_next(m, sh, b);
 		m->bytes -= sizeof(struct th_ovf_hdr) + m->bucket_size;
 		th_free_overflow_now(b);
 	}
 	return -ENOMEM;
+}
+
+/* th_evacuate_sh() on the fixed-size path and on the generic one. */
+static noinline int th_evacuate_k8v8(struct tophash_map *m,
+				     struct tophash_table *t,
+				     unsigned long oldbucket)
+{
+	return th_evacuate_sh(m, TH_SHAPE_FIXED(8, 8), t, oldbucket);
+}
+
+static noinline int th_evacuate_k4v8(struct tophash_map *m,
+				      struct tophash_table *t,
+				      unsigned long oldbucket)
+{
+	return th_evacuate_sh(m, TH_SHAPE_FIXED(4, 8), t, oldbucket);
+}
+
+static noinline int th_evacuate_k64v8(struct tophash_map *m,
+				      struct tophash_table *t,
+				      unsigned long oldbucket)
+{
+	return th_evacuate_sh(m, TH_SHAPE_FIXED(64, 8), t, oldbucket);
+}
+
+static noinline int th_evacuate_k16v8(struct tophash_map *m,
+				      struct tophash_table *t,
+				      unsigned long oldbucket)
+{
+	return th_evacuate_sh(m, TH_SHAPE_FIXED(16, 8), t, oldbucket);
+}
+
+static noinline int th_evacuate_generic(struct tophash_map *m,
+					struct tophash_table *t,
+					unsigned long oldbucket)
+{
+	return th_evacuate_sh(m, TH_SHAPE(m), t, oldbucket);
+}
+
+static int th_evacuate(struct tophash_map *m, struct tophash_table *t,
+		       unsigned long oldbucket)
+{
+	if (m->fast == TH_FAST_K8V8)
+		return th_evacuate_k8v8(m, t, oldbucket);
+	if (m->fast == TH_FAST_K16V8)
+		return th_evacuate_k16v8(m, t, oldbucket);
+	if (m->fast == TH_FAST_K4V8)
+		return th_evacuate_k4v8(m, t, oldbucket);
+	if (m->fast == TH_FAST_K64V8)
+		return th_evacuate_k64v8(m, t, oldbucket);
+	return th_evacuate_generic(m, t, oldbucket);
 }
 
 /* Growth is complete: publish the table without oldbuckets. */
@@ -878,7 +1120,7 @@ static int th_grow_done(struct tophash_map *m, struct tophash_table *t)
 		return -ENOMEM;
 	nt->buckets = t->buckets;
 	nt->gen = t->gen;
-	nt->B = t->B;
+	th_set_B(nt, t->B);
 	nt->seed = t->seed;
 	th_doom(m, t, 0, t->oldbuckets, th_noldbuckets(t), false);
 	m->nevacuate = 0;
@@ -942,7 +1184,7 @@ static int th_grow_start(struct tophash_map *m)
 
 	if (!nt)
 		return -ENOMEM;
-	nt->B = t->B + bigger;
+	th_set_B(nt, t->B + bigger);
 	nt->same_size = !bigger;
 	nt->seed = t->seed;
 	nt->oldbuckets = t->buckets;
@@ -965,18 +1207,24 @@ static int th_grow_start(struct tophash_map *m)
 }
 
 /* Go's mapassign() after the checks; called with m->lock held. */
-/* The assign tracepoint, out of line: only its inputs stay live in the caller. */
-static noinline void th_trace_assign(struct tophash_map *m,
-				     struct tophash_table *t, u64 hash,
-				     u8 *head, u8 *b, unsigned int i, u32 kind)
+/*
+ * The assign tracepoint, out of line: of the caller's state it takes what the
+ * caller keeps anyway (the key, the slot) and finds the rest again itself.
+ */
+static noinline void th_trace_assign(struct tophash_map *m, const void *key,
+				     u8 *b, unsigned int i, u32 kind)
 {
-	trace_tophash_assign(m->id, t->gen, hash & (th_nbuckets(t->B) - 1),
+	struct tophash_table *t = th_tbl(m);
+	u64 hash = th_hash_sh(m, TH_SHAPE(m), t, key);
+	u8 *head = th_bucket(m, t->buckets, hash & t->mask);
+
+	trace_tophash_assign(m->id, t->gen, hash & t->mask,
 			     th_chain_depth(m, head, b), i, th_top(hash), kind,
 			     !!t->oldbuckets, m->count);
 }
 
-static int th_assign(struct tophash_map *m, const void *key, const void *val,
-		     u64 hash)
+static __always_inline int th_assign(struct tophash_map *m, struct th_shape sh,
+				     const void *key, const void *val, u64 hash)
 {
 	u32 ins_i = 0, kind;
 	struct tophash_table *t;
@@ -991,7 +1239,7 @@ again:
 	/* @hash stays valid: growth keeps the seed, and only a delete re-draws it. */
 	t = th_tbl(m);
 	top = th_top(hash);
-	bucket = hash & (th_nbuckets(t->B) - 1);
+	bucket = hash & t->mask;
 	if (t->oldbuckets) {
 		err = th_grow_work(m, bucket);
 		if (err)
@@ -1000,18 +1248,17 @@ again:
 	}
 	ins = NULL;
 	last = NULL;
-	head = th_bucket(m, t->buckets, bucket);
-	for (b = head; b; b = th_overflow(m, b)) {
+	head = th_bucket_sh(sh, t->buckets, bucket);
+	for (b = head; b; b = th_next(m, sh, b)) {
 		last = b;
 		w = th_tophash_word(b);
 		for (match = th_bytes_eq(w, top); match; match &= match - 1) {
 			i = th_first_slot(match);
-			if (!th_key_equal(m, th_key(m, b, i), key))
+			if (!th_key_equal(sh, th_key_sh(sh, b, i), key))
 				continue;
-			th_overwrite(m, bucket, th_val(m, b, i), val,
-				     m->value_size);
+			th_overwrite(m, bucket, th_val_sh(sh, b, i), val, sh.vs);
 			if (trace_tophash_assign_enabled())
-				th_trace_assign(m, t, hash, head, b, i,
+				th_trace_assign(m, key, b, i,
 						TH_ASSIGN_UPDATE);
 			return 0;
 		}
@@ -1054,13 +1301,40 @@ again:
 	 * the slot's old tophash before the delete that emptied it fails its
 	 * seqcount check, which that delete bumped.
 	 */
-	memcpy(th_key(m, ins, ins_i), key, m->key_size);
-	memcpy(th_val(m, ins, ins_i), val, m->value_size);
+	memcpy(th_key_sh(sh, ins, ins_i), key, sh.ks);
+	memcpy(th_val_sh(sh, ins, ins_i), val, sh.vs);
 	th_publish_slot(ins, ins_i, top);
 	m->count++;
 	if (trace_tophash_assign_enabled())
-		th_trace_assign(m, t, hash, head, ins, ins_i, kind);
+		th_trace_assign(m, key, ins, ins_i, kind);
 	return 0;
+}
+
+/* tophash_update() for the shape @sh, under m->lock. */
+static __always_inline int th_update_sh(struct tophash_map *m,
+					struct th_shape sh, const void *key,
+					const void *val, u32 flags)
+{
+	struct tophash_table *t = th_tbl(m);
+	u64 hash = th_hash_sh(m, sh, t, key);
+	unsigned int slot;
+	bool present;
+
+	th_prefetch_buckets(sh, t, hash);
+	/*
+	 * Below max_entries, an upsert needs no search of its own: th_assign()
+	 * updates a present key and inserts a missing one.
+	 */
+	if (flags == TOPHASH_ANY && m->count < m->max_entries)
+		return th_assign(m, sh, key, val, hash);
+	present = th_find(m, sh, t, key, hash, &slot);
+	if (flags == TOPHASH_NOEXIST && present)
+		return -EEXIST;
+	if (flags == TOPHASH_EXIST && !present)
+		return -ENOENT;
+	if (!present && m->count >= m->max_entries)
+		return -E2BIG;
+	return th_assign(m, sh, key, val, hash);
 }
 
 /**
@@ -1078,24 +1352,10 @@ again:
 int tophash_update(struct tophash_map *m, const void *key, const void *val,
 		   u32 flags)
 {
-	struct tophash_table *t;
-	unsigned int slot;
-	bool present;
-	u64 hash;
 	int err;
 
 	mutex_lock(&m->lock);
-	t = th_tbl(m);
-	hash = th_hash(m, t, key);
-	present = th_find(m, t, key, hash, &slot);
-	if (flags == TOPHASH_NOEXIST && present)
-		err = -EEXIST;
-	else if (flags == TOPHASH_EXIST && !present)
-		err = -ENOENT;
-	else if (!present && m->count >= m->max_entries)
-		err = -E2BIG;
-	else
-		err = th_assign(m, key, val, hash);
+	err = TH_BY_SHAPE(m, th_update_sh, key, val, flags);
 	mutex_unlock(&m->lock);
 	return err;
 }
@@ -1121,38 +1381,26 @@ static inline bool th_evacuated_acquire(const u8 *b)
 	return state > TOPHASH_EMPTY_ONE && state < TOPHASH_MIN_TOPHASH;
 }
 
-/*
- * A lookup that hits reads three parts of a bucket, each found from the one
- * before: the tophash bytes, the key, the value. For a bucket of a few cache
- * lines, ask for all of them at once, so that their misses overlap.
- */
-#define TH_PREFETCH_MAX	(4 * L1_CACHE_BYTES)
-
-static inline void th_prefetch_bucket(const struct tophash_map *m, const u8 *b)
-{
-	const u8 *p = PTR_ALIGN(b, L1_CACHE_BYTES), *end = b + m->bucket_size;
-
-	if (m->bucket_size > TH_PREFETCH_MAX)
-		return;
-	for (p += p == b ? L1_CACHE_BYTES : 0; p < end; p += L1_CACHE_BYTES)
-		prefetch(p);
-}
-
 /* Where a lockless search of one chain ended. */
 enum th_look {
 	TH_FOUND,	/* the value was copied out */
 	TH_MISSING,	/* the key is not in this chain */
 	TH_MOVED,	/* an evacuated mark: the chain now lives in a newer array */
 	TH_RACED,	/* an in-place overwrite overlapped the copy: search again */
+	TH_LONG,	/* the chain goes on, and the caller asked for one bucket */
 };
 
 /*
  * Search the chain at @b (primary bucket index @bucket of its array) for
  * @key with tophash @top and copy its value to @val. Lockless: under RCU.
+ * Without @whole_chain, stop with TH_LONG where the chain goes on past its
+ * primary bucket: the fixed-size paths search one bucket, with no loop to
+ * keep registers for, and leave chains to the generic reader.
  */
 static __always_inline enum th_look
-th_lookup_chain(struct tophash_map *m, u8 *b, unsigned long bucket,
-		const void *key, u8 top, void *val)
+th_lookup_chain(struct tophash_map *m, struct th_shape sh, u8 *b,
+		unsigned long bucket, const void *key, u8 top, void *val,
+		bool whole_chain)
 {
 	seqcount_t *sc = th_seq(m, bucket);
 	unsigned int i, seq;
@@ -1160,7 +1408,7 @@ th_lookup_chain(struct tophash_map *m, u8 *b, unsigned long bucket,
 	u64 w, pick;
 	u8 state;
 
-	for (; b; b = th_overflow_rcu(m, b)) {
+	do {
 		/*
 		 * Pairs with write_seqcount_begin/end() in th_overwrite() and
 		 * th_clear_slot(); taken before the tophash loads so a delete
@@ -1169,14 +1417,13 @@ th_lookup_chain(struct tophash_map *m, u8 *b, unsigned long bucket,
 		seq = read_seqcount_begin(sc);
 		/*
 		 * One load picks the slots worth a look: those holding @top,
-		 * emptyRest or an evacuated mark. It is only a hint (every
-		 * picked slot is loaded again with acquire below); a slot it
-		 * passes over did not hold @top when it was read, so it holds
-		 * no key that stayed present for the whole lookup.
+		 * an empty state or an evacuated mark. It is only a hint
+		 * (every picked slot is loaded again with acquire below); a
+		 * slot it passes over did not hold @top when it was read, so it
+		 * holds no key that stayed present for the whole lookup.
 		 */
 		w = th_tophash_word(b);
-		pick = th_bytes_eq(w, top) |
-		       (th_bytes_state(w) & ~th_bytes_eq(w, TOPHASH_EMPTY_ONE));
+		pick = th_bytes_pick(w, top);
 		for (; pick; pick &= pick - 1) {
 			i = th_first_slot(pick);
 			/*
@@ -1193,9 +1440,9 @@ th_lookup_chain(struct tophash_map *m, u8 *b, unsigned long bucket,
 					return TH_MOVED;
 				continue;
 			}
-			if (!th_key_equal(m, th_key(m, b, i), key))
+			if (!th_key_equal(sh, th_key_sh(sh, b, i), key))
 				continue;
-			th_copy_val(m, val, th_val(m, b, i));
+			th_copy_val(sh, val, th_val_sh(sh, b, i));
 #ifndef TH_WEAKEN_SEQCOUNT
 			/* Pairs with write_seqcount_end() in th_overwrite(). */
 			if (read_seqcount_retry(sc, seq))
@@ -1203,7 +1450,10 @@ th_lookup_chain(struct tophash_map *m, u8 *b, unsigned long bucket,
 #endif
 			return TH_FOUND;
 		}
-	}
+		b = th_overflow_rcu(sh, b);
+		if (!whole_chain && b)
+			return TH_LONG;
+	} while (b);
 	/*
 	 * A NULL link may be th_evacuate() cutting an old chain it has marked:
 	 * then the chain lives in the new array.
@@ -1222,41 +1472,137 @@ th_lookup_chain(struct tophash_map *m, u8 *b, unsigned long bucket,
  * -ENOENT, or -EAGAIN when it has to start over from m->tbl (a newer table
  * is evacuating @t's array, or an in-place overwrite raced with the copy).
  */
-static __always_inline int th_lookup_in(struct tophash_map *m,
-					struct tophash_table *t, u64 hash,
-					const void *key, void *val)
+static __always_inline int th_lookup_cur(struct tophash_map *m,
+					 struct th_shape sh,
+					 struct tophash_table *t, u64 hash,
+					 const void *key, void *val,
+					 bool whole_chain)
 {
-	unsigned long bucket;
+	unsigned long bucket = hash & t->mask;
+	u8 *b = th_bucket_sh(sh, t->buckets, bucket);
 	enum th_look r;
-	u8 *b;
 
-	if (t->oldbuckets) {
-		bucket = hash & (th_noldbuckets(t) - 1);
-		b = th_bucket(m, t->oldbuckets, bucket);
-		if (!th_evacuated_acquire(b)) {
-			r = th_lookup_chain(m, b, bucket, key, th_top(hash), val);
-			if (r == TH_FOUND)
-				return 0;
-			if (r == TH_MISSING)
-				return -ENOENT;
-			if (r == TH_RACED)
-				return -EAGAIN;
-			/* TH_MOVED: the chain is in the new array of @t */
-		}
-	}
-	bucket = hash & (th_nbuckets(t->B) - 1);
-	b = th_bucket(m, t->buckets, bucket);
-	th_prefetch_bucket(m, b);
-	r = th_lookup_chain(m, b, bucket, key, th_top(hash), val);
+	th_prefetch_bucket(sh, b);
+	r = th_lookup_chain(m, sh, b, bucket, key, th_top(hash), val,
+			    whole_chain);
 	if (r == TH_FOUND)
 		return 0;
 	if (r == TH_MISSING)
 		return -ENOENT;
 	/*
 	 * TH_MOVED here: a newer table, published before the first mark, is
-	 * evacuating @t's array; TH_RACED: a concurrent overwrite.
+	 * evacuating @t's array; TH_RACED: a concurrent overwrite; TH_LONG:
+	 * a chain the caller leaves to the generic reader.
 	 */
 	return -EAGAIN;
+}
+
+/*
+ * th_lookup_in() while @t grows: the old chain first, unless it is marked
+ * evacuated. Out of line and generic: growth is a passing state, and the
+ * fixed-size paths stay small without it.
+ */
+static noinline int th_lookup_growing(struct tophash_map *m,
+				      struct tophash_table *t, u64 hash,
+				      const void *key, void *val)
+{
+	struct th_shape sh = TH_SHAPE(m);
+	unsigned long bucket = hash & (th_noldbuckets(t) - 1);
+	u8 *b = th_bucket_sh(sh, t->oldbuckets, bucket);
+	enum th_look r;
+
+	if (!th_evacuated_acquire(b)) {
+		r = th_lookup_chain(m, sh, b, bucket, key, th_top(hash), val,
+				    true);
+		if (r == TH_FOUND)
+			return 0;
+		if (r == TH_MISSING)
+			return -ENOENT;
+		if (r == TH_RACED)
+			return -EAGAIN;
+		/* TH_MOVED: the chain is in the new array of @t */
+	}
+	return th_lookup_cur(m, sh, t, hash, key, val, true);
+}
+
+/*
+ * One lookup in table @t, @hash being @key's hash under @t's seed: 0,
+ * -ENOENT, or -EAGAIN when it has to start over from m->tbl (a newer table
+ * is evacuating @t's array, or an in-place overwrite raced with the copy).
+ */
+static __always_inline int th_lookup_in(struct tophash_map *m,
+					struct th_shape sh,
+					struct tophash_table *t, u64 hash,
+					const void *key, void *val)
+{
+	if (unlikely(t->oldbuckets))
+		return th_lookup_growing(m, t, hash, key, val);
+	return th_lookup_cur(m, sh, t, hash, key, val, true);
+}
+
+/*
+ * tophash_lookup_rcu() on the generic path, and for every map while it
+ * grows. Out of line, so that the fixed-size paths keep their registers.
+ */
+static noinline int th_lookup_rcu_generic(struct tophash_map *m,
+					  const void *key, void *val)
+{
+	struct th_shape sh = TH_SHAPE(m);
+	struct tophash_table *t;
+	int err;
+
+	for (;;) {
+		/* Pairs with rcu_assign_pointer() in th_publish()/tophash_map_create(). */
+		t = rcu_dereference(m->tbl);
+		if (!t)
+			return -ENOENT;
+		err = th_lookup_in(m, sh, t, th_hash_sh(m, sh, t, key), key, val);
+		if (err != -EAGAIN)
+			return err;
+		cpu_relax();
+	}
+}
+
+/*
+ * tophash_lookup_rcu() on the fixed-size path of @sh: one search of the
+ * primary bucket in the current table, a leaf function but for the tail
+ * calls that hand a growing map, a chain that goes on, or a search that has
+ * to start over, to the generic reader.
+ */
+static __always_inline int th_lookup_rcu_fixed(struct tophash_map *m,
+					       struct th_shape sh,
+					       const void *key, void *val)
+{
+	struct tophash_table *t;
+	int err;
+
+	/* Pairs with rcu_assign_pointer() in th_publish()/tophash_map_create(). */
+	t = rcu_dereference(m->tbl);
+	if (!t)
+		return -ENOENT;
+	if (unlikely(t->oldbuckets))
+		return th_lookup_rcu_generic(m, key, val);
+	err = th_lookup_cur(m, sh, t, th_hash_sh(m, sh, t, key), key, val,
+			    false);
+	if (unlikely(err == -EAGAIN))
+		return th_lookup_rcu_generic(m, key, val);
+	return err;
+}
+
+/*
+ * tophash_lookup_rcu() for every map but those of the 8-byte path, which
+ * it keeps inline: each path has its registers to itself.
+ */
+static noinline int th_lookup_rcu_other(struct tophash_map *m, const void *key,
+					void *val)
+{
+	if (m->fast == TH_FAST_K16V8)
+		return th_lookup_rcu_fixed(m, TH_SHAPE_FIXED(16, 8), key, val);
+	if (m->fast == TH_FAST_K4V8)
+		return th_lookup_rcu_fixed(m, TH_SHAPE_FIXED(4, 8), key, val);
+	if (m->fast == TH_FAST_K64V8)
+		return th_lookup_rcu_fixed(m, TH_SHAPE_FIXED(64, 8), key, val);
+	return th_lookup_rcu_generic(m, key, val);
 }
 
 /**
@@ -1275,19 +1621,9 @@ static __always_inline int th_lookup_in(struct tophash_map *m,
  */
 int tophash_lookup_rcu(struct tophash_map *m, const void *key, void *val)
 {
-	struct tophash_table *t;
-	int err;
-
-	for (;;) {
-		/* Pairs with rcu_assign_pointer() in th_publish()/tophash_map_create(). */
-		t = rcu_dereference(m->tbl);
-		if (!t)
-			return -ENOENT;
-		err = th_lookup_in(m, t, th_hash(m, t, key), key, val);
-		if (err != -EAGAIN)
-			return err;
-		cpu_relax();
-	}
+	if (likely(m->fast == TH_FAST_K8V8))
+		return th_lookup_rcu_fixed(m, TH_SHAPE_FIXED(8, 8), key, val);
+	return th_lookup_rcu_other(m, key, val);
 }
 EXPORT_SYMBOL_GPL(tophash_lookup_rcu);
 
@@ -1314,6 +1650,44 @@ EXPORT_SYMBOL_GPL(tophash_lookup);
 /* Keys a batched lookup hashes and prefetches before it searches any. */
 #define TH_BATCH	8
 
+/* tophash_lookup_batch_rcu() for the shape @sh. */
+static __always_inline unsigned int
+th_lookup_batch_sh(struct tophash_map *m, struct th_shape sh, const void *keys,
+		   void *vals, u8 *found, unsigned int n)
+{
+	struct tophash_table *t;
+	unsigned int i, j, k, hits = 0;
+	u64 hash[TH_BATCH];
+	const u8 *key;
+	u8 *val;
+	int err;
+
+	for (i = 0; i < n; i += k) {
+		k = min_t(unsigned int, n - i, TH_BATCH);
+		/* Pairs with rcu_assign_pointer() in th_publish()/tophash_map_create(). */
+		t = rcu_dereference(m->tbl);
+		for (j = 0; t && j < k; j++) {
+			hash[j] = th_hash_sh(m, sh, t,
+					     (const u8 *)keys + (i + j) * sh.ks);
+			if (t->oldbuckets)
+				prefetch(th_bucket_sh(sh, t->oldbuckets, hash[j] &
+						      (th_noldbuckets(t) - 1)));
+			prefetch(th_bucket_sh(sh, t->buckets,
+					      hash[j] & t->mask));
+		}
+		for (j = 0; j < k; j++) {
+			key = (const u8 *)keys + (i + j) * sh.ks;
+			val = (u8 *)vals + (i + j) * sh.vs;
+			err = t ? th_lookup_in(m, sh, t, hash[j], key, val) : -ENOENT;
+			if (err == -EAGAIN)
+				err = tophash_lookup_rcu(m, key, val);
+			found[i + j] = !err;
+			hits += !err;
+		}
+	}
+	return hits;
+}
+
 /**
  * tophash_lookup_batch_rcu() - look up many keys, overlapping their misses
  * @m: a created map
@@ -1335,37 +1709,7 @@ EXPORT_SYMBOL_GPL(tophash_lookup);
 unsigned int tophash_lookup_batch_rcu(struct tophash_map *m, const void *keys,
 				      void *vals, u8 *found, unsigned int n)
 {
-	const size_t ks = m->key_size, vs = m->value_size;
-	struct tophash_table *t;
-	unsigned int i, j, k, hits = 0;
-	u64 hash[TH_BATCH];
-	const u8 *key;
-	u8 *val;
-	int err;
-
-	for (i = 0; i < n; i += k) {
-		k = min_t(unsigned int, n - i, TH_BATCH);
-		/* Pairs with rcu_assign_pointer() in th_publish()/tophash_map_create(). */
-		t = rcu_dereference(m->tbl);
-		for (j = 0; t && j < k; j++) {
-			hash[j] = th_hash(m, t, (const u8 *)keys + (i + j) * ks);
-			if (t->oldbuckets)
-				prefetch(th_bucket(m, t->oldbuckets, hash[j] &
-						   (th_noldbuckets(t) - 1)));
-			prefetch(th_bucket(m, t->buckets,
-					   hash[j] & (th_nbuckets(t->B) - 1)));
-		}
-		for (j = 0; j < k; j++) {
-			key = (const u8 *)keys + (i + j) * ks;
-			val = (u8 *)vals + (i + j) * vs;
-			err = t ? th_lookup_in(m, t, hash[j], key, val) : -ENOENT;
-			if (err == -EAGAIN)
-				err = tophash_lookup_rcu(m, key, val);
-			found[i + j] = !err;
-			hits += !err;
-		}
-	}
-	return hits;
+	return TH_BY_SHAPE(m, th_lookup_batch_sh, keys, vals, found, n);
 }
 EXPORT_SYMBOL_GPL(tophash_lookup_batch_rcu);
 
@@ -1431,15 +1775,65 @@ static u32 th_empty_rest_made(const struct tophash_map *m, u8 *head, u8 *b,
 	return n;
 }
 
-/* The delete tracepoint, out of line: only its inputs stay live in the caller. */
-static noinline void th_trace_delete(struct tophash_map *m,
-				     struct tophash_table *t, u64 hash,
-				     u8 *head, u8 *b, unsigned int i)
+/* The delete tracepoint, out of line, as th_trace_assign(). */
+static noinline void th_trace_delete(struct tophash_map *m, const void *key,
+				     u8 *b, unsigned int i)
 {
-	trace_tophash_delete(m->id, t->gen, hash & (th_nbuckets(t->B) - 1),
+	struct tophash_table *t = th_tbl(m);
+	u64 hash = th_hash_sh(m, TH_SHAPE(m), t, key);
+	u8 *head = th_bucket(m, t->buckets, hash & t->mask);
+
+	trace_tophash_delete(m->id, t->gen, hash & t->mask,
 			     th_chain_depth(m, head, b), i, th_top(hash),
 			     th_empty_rest_made(m, head, b, i),
 			     !!t->oldbuckets, m->count);
+}
+
+/* tophash_delete() for the shape @sh, under m->lock. */
+static __always_inline int th_delete_sh(struct tophash_map *m,
+					struct th_shape sh, const void *key)
+{
+	struct tophash_table *t = th_tbl(m);
+	u64 hash = th_hash_sh(m, sh, t, key);
+	unsigned long bucket = hash & t->mask;
+	bool growing = !!t->oldbuckets;
+	unsigned int i;
+	u8 *head, *b;
+	int err;
+
+	th_prefetch_buckets(sh, t, hash);
+	if (growing) {
+		/* Only a delete that will succeed does growWork. */
+		if (!th_find(m, sh, t, key, hash, &i))
+			return -ENOENT;
+		err = th_grow_work(m, bucket);
+		if (err)
+			return err;
+		t = th_tbl(m);
+	}
+	head = th_bucket_sh(sh, t->buckets, bucket);
+	b = th_chain_find(m, sh, head, key, th_top(hash), &i);
+	/* Found before growWork, the key is in the current array after it. */
+	if (!b) {
+		WARN_ON_ONCE(growing);
+		return -ENOENT;
+	}
+	th_clear_slot(m, sh, bucket, b, i);
+	th_mark_empty_rest(m, head, b, i);
+	/*
+	 * The event first, then the new seed of an emptied map (the event's
+	 * helper hashes the key again); tested on each branch, so that a
+	 * disabled event keeps the count's decrement a single instruction.
+	 */
+	if (likely(--m->count)) {
+		if (trace_tophash_delete_enabled())
+			th_trace_delete(m, key, b, i);
+		return 0;
+	}
+	if (trace_tophash_delete_enabled())
+		th_trace_delete(m, key, b, i);
+	th_reseed(t);
+	return 0;
 }
 
 /**
@@ -1456,48 +1850,10 @@ static noinline void th_trace_delete(struct tophash_map *m,
  */
 int tophash_delete(struct tophash_map *m, const void *key)
 {
-	struct tophash_table *t;
-	unsigned long bucket;
-	bool growing;
-	unsigned int i;
-	u8 *head, *b;
-	u64 hash;
 	int err;
-	u8 top;
 
 	mutex_lock(&m->lock);
-	t = th_tbl(m);
-	hash = th_hash(m, t, key);
-	top = th_top(hash);
-	bucket = hash & (th_nbuckets(t->B) - 1);
-	growing = !!t->oldbuckets;
-	err = -ENOENT;
-	if (growing) {
-		/* Only a delete that will succeed does growWork. */
-		if (!th_find(m, t, key, hash, &i))
-			goto out_unlock;
-		err = th_grow_work(m, bucket);
-		if (err)
-			goto out_unlock;
-		t = th_tbl(m);
-		err = -ENOENT;
-	}
-	head = th_bucket(m, t->buckets, bucket);
-	b = th_chain_find(m, head, key, top, &i);
-	/* Found before growWork, the key is in the current array after it. */
-	if (!b) {
-		WARN_ON_ONCE(growing);
-		goto out_unlock;
-	}
-	th_clear_slot(m, bucket, b, i);
-	th_mark_empty_rest(m, head, b, i);
-	m->count--;
-	if (trace_tophash_delete_enabled())
-		th_trace_delete(m, t, hash, head, b, i);
-	if (!m->count)
-		th_reseed(t);
-	err = 0;
-out_unlock:
+	err = TH_BY_SHAPE(m, th_delete_sh, key);
 	mutex_unlock(&m->lock);
 	return err;
 }
@@ -1527,7 +1883,7 @@ int tophash_clear(struct tophash_map *m, struct tophash_clear *out)
 	nt = th_alloc_table(m);
 	if (!nt)
 		goto out_unlock;
-	nt->B = t->B;
+	th_set_B(nt, t->B);
 	nt->buckets = th_alloc_array(m, nt->B);
 	if (!nt->buckets) {
 		m->bytes -= sizeof(*nt);
@@ -1583,6 +1939,8 @@ void tophash_info(struct tophash_map *m, struct tophash_info *info)
 		info->flags |= TOPHASH_INFO_SAME_SIZE;
 	if (m->flags & TOPHASH_F_IDENTITY_HASH)
 		info->flags |= TOPHASH_INFO_IDENTITY;
+	if (m->flags & TOPHASH_F_SIPHASH)
+		info->flags |= TOPHASH_INFO_SIPHASH;
 	info->noverflow = m->noverflow;
 	info->noldoverflow = m->noldoverflow;
 	info->nevacuate = m->nevacuate;

@@ -13,6 +13,8 @@
 #include <linux/rcupdate.h>
 #include <linux/siphash.h>
 #include <linux/seqlock.h>
+#include <asm/byteorder.h>
+#include <asm/unaligned.h>
 #include <uapi/tophash.h>
 
 #define TH_SLOTS		TOPHASH_BUCKET_SLOTS
@@ -24,6 +26,19 @@
 /* Sequence counts guarding in-place overwrites, striped by bucket index. */
 #define TH_SEQ_STRIPES		64
 
+/*
+ * The fixed-size paths of lookup, assign and delete: the same code as the
+ * generic path, with the key and value sizes and every bucket offset as
+ * compile-time constants (Go's mapaccess1_fast64 and friends in spirit).
+ */
+enum th_fast {
+	TH_FAST_NONE,	/* the generic path: sizes and offsets read from the map */
+	TH_FAST_K8V8,	/* 8-byte keys, 8-byte values */
+	TH_FAST_K16V8,	/* 16-byte keys, 8-byte values */
+	TH_FAST_K4V8,	/* 4-byte keys, 8-byte values */
+	TH_FAST_K64V8,	/* 64-byte keys, 8-byte values */
+};
+
 /**
  * struct tophash_table - what a reader needs to find a key, published as one
  *	RCU object so that B, buckets and oldbuckets are always seen together
@@ -31,6 +46,7 @@
  * @buckets: 2^@B buckets of the current table
  * @oldbuckets: the table being evacuated, NULL when not growing
  * @B: log2 of the number of buckets in @buckets
+ * @mask: 2^@B - 1, what a hash is masked with for its bucket in @buckets
  * @same_size: the growth in progress keeps B (overflow clean-up)
  * @bucket_size: bytes per bucket (copied from the map for the RCU callback)
  * @ovf_off: offset of the overflow pointer in a bucket
@@ -47,6 +63,7 @@ struct tophash_table {
 	struct rcu_head rcu;
 	u8 *buckets;
 	u8 *oldbuckets;
+	unsigned long mask;
 	u8 B;
 	bool same_size;
 	u32 bucket_size;
@@ -84,6 +101,8 @@ struct tophash_table {
  * @bytes: bytes this map holds now, retired-but-unfreed memory excluded
  * @dbg: debugfs directory of this map
  * @rcu: frees an in-kernel map after lockless readers are done with it
+ * @fast: the fixed-size path (enum th_fast) lookups, assigns and deletes
+ *	take, chosen at create from the key and value sizes
  * @seq: write sections around in-place overwrites of live slots (value
  *	update, delete zeroing), one per stripe of primary-bucket indexes of
  *	the current array; lockless readers retry when one overlapped them
@@ -101,6 +120,7 @@ struct tophash_map {
 	u32 ovf_off;
 	u64 count;
 	u64 max_entries;
+	u8 fast;
 	u64 noverflow;
 	u64 noldoverflow;
 	u64 nevacuate;
@@ -131,6 +151,75 @@ unsigned int tophash_lookup_batch_rcu(struct tophash_map *m, const void *keys,
 int tophash_delete(struct tophash_map *m, const void *key);
 int tophash_clear(struct tophash_map *m, struct tophash_clear *out);
 void tophash_info(struct tophash_map *m, struct tophash_info *info);
+
+/*
+ * The default hash: a keyed multiply-mix of the class Go uses without AES
+ * (runtime/hash64.go) and abseil uses (a 64x64->128 bit multiply whose two
+ * halves are folded by XOR). Each fold spreads every input bit over the
+ * whole 128-bit product, and the XOR brings the high half's well-mixed bits
+ * down to the low bits the bucket index uses. The key is read 16 bytes at a
+ * time, little-endian, into a running state that starts from the table's
+ * seed; the last (up to) 16 bytes are read as two overlapping words, and a
+ * final fold with the other seed half and the length ends it. An 8-byte key
+ * costs two multiplies. See the uapi header for what it resists and what
+ * it does not (TOPHASH_F_SIPHASH).
+ */
+#define TH_MIX_P0	0x9e3779b97f4a7c15ULL	/* 2^64 / golden ratio */
+#define TH_MIX_P1	0xbf58476d1ce4e5b9ULL	/* splitmix64's multipliers */
+#define TH_MIX_P2	0x94d049bb133111ebULL
+
+static __always_inline u64 th_fold(u64 a, u64 b)
+{
+#ifdef __SIZEOF_INT128__	/* as math64.h's mul_u64_u32_shr() */
+	__uint128_t p = (__uint128_t)a * b;
+
+	return (u64)p ^ (u64)(p >> 64);
+#else
+	u64 al = (u32)a, ah = a >> 32, bl = (u32)b, bh = b >> 32;
+	u64 ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+	u64 mid = (ll >> 32) + (u32)lh + (u32)hl;
+
+	return (((mid << 32) | (u32)ll)) ^ (hh + (lh >> 32) + (hl >> 32) + (mid >> 32));
+#endif
+}
+
+static __always_inline u64 th_le64(const u8 *p)
+{
+	return le64_to_cpu(get_unaligned((const __le64 *)p));
+}
+
+static __always_inline u64 th_le32(const u8 *p)
+{
+	return le32_to_cpu(get_unaligned((const __le32 *)p));
+}
+
+/* @len bytes at @p (1..TOPHASH_MAX_KEY_SIZE) under the seed halves @s0, @s1. */
+static __always_inline u64 th_mix_hash(const u8 *p, u32 len, u64 s0, u64 s1)
+{
+	u64 a, b, s = s0;
+	u32 left = len;
+
+	if (len > 16) {
+		do {
+			s = th_fold(th_le64(p) ^ TH_MIX_P1, th_le64(p + 8) ^ s);
+			p += 16;
+			left -= 16;
+		} while (left > 16);
+		a = th_le64(p + left - 16);
+		b = th_le64(p + left - 8);
+	} else if (len >= 8) {
+		a = th_le64(p);
+		b = th_le64(p + len - 8);
+	} else if (len >= 4) {
+		a = th_le32(p);
+		b = th_le32(p + len - 4);
+	} else {
+		a = (u64)p[0] << 16 | (u64)p[len >> 1] << 8 | p[len - 1];
+		b = 0;
+	}
+	/* Odd, so never 0: the last fold is a bijection of its first input's low half. */
+	return th_fold(th_fold(a ^ s ^ TH_MIX_P0, b ^ s1) ^ TH_MIX_P2, (s1 ^ len) | 1);
+}
 
 /**
  * th_overflow() - the next bucket of a chain, NULL at its end, for writers

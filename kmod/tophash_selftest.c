@@ -5,7 +5,10 @@
  * clears) while reader kthreads and a timer (softirq) look keys up with no
  * lock. Every value encodes its key and a version with a check word, so a
  * torn or foreign value is detected; keys that stay present for the whole
- * run must always be found.
+ * run must always be found. The growth and chain-evacuation stresses run
+ * twice: with 24-byte values (the generic path) and with 8-byte values
+ * (the fixed-size paths: 8-, 16-, 4- and 64-byte keys for growth, 8-byte
+ * keys for the chain evacuation, which needs the identity hash).
  *
  * Loading the module runs the tests; it prints "N of M tests passed" and
  * insmod fails when any failed, as lib/test_xarray.c does.
@@ -70,6 +73,32 @@ static bool th_val_ok(const struct th_val *v, u64 key)
 	return v->key == key && v->check == th_mix(key ^ th_mix(v->version));
 }
 
+/*
+ * An 8-byte value: a 24-bit tag of its key, a 24-bit version, and a 16-bit
+ * check of both.
+ */
+static u64 th_make_val8(u64 key, u64 version)
+{
+	u64 tag = th_mix(key) & 0xffffff;
+
+	version &= 0xffffff;
+	return tag << 40 | version << 16 | (th_mix(tag ^ th_mix(version)) & 0xffff);
+}
+
+static bool th_val8_ok(u64 v, u64 key)
+{
+	return th_make_val8(key, (v >> 16) & 0xffffff) == v;
+}
+
+/* A value of @vsize bytes (8 or sizeof(struct th_val)) for @key, checked. */
+static bool th_vval_ok(const void *v, u32 vsize, u64 key)
+{
+	if (vsize == sizeof(u64))
+		return th_val8_ok(*(const u64 *)v, key);
+	return th_val_ok(v, key);
+}
+
+
 static u64 th_rand(u64 *state)
 {
 	*state += 0x9e3779b97f4a7c15ULL;
@@ -79,6 +108,8 @@ static u64 th_rand(u64 *state)
 /* What one stress phase shares between the writer and its readers. */
 struct th_stress {
 	struct tophash_map *m;
+	u32 ksize;		/* key bytes: 4, 8, 16 or 64 */
+	u32 vsize;		/* value bytes: 8 or sizeof(struct th_val) */
 	u64 nkeys;		/* readers look up keys in [0, nkeys) */
 	u64 nstable;		/* keys in [0, nstable) must always be found */
 	u64 (*key_of)(u64 i);	/* i-th key */
@@ -93,49 +124,93 @@ struct th_stress {
 	u64 timer_rng;
 };
 
+#define TH_KEY_MAX	64	/* the longest key a stress uses */
+
+/*
+ * The st->ksize bytes of key @key: its own 8 bytes, then mixes of it (a
+ * 4-byte key is its low half: the keys of a stress differ there).
+ */
+static void th_key_bytes(const struct th_stress *st, u64 key, u8 *buf)
+{
+	u64 w = key;
+	u32 off;
+
+	memcpy(buf, &key, sizeof(key));
+	for (off = sizeof(w); off < st->ksize; off += sizeof(w)) {
+		w = th_mix(w);
+		memcpy(buf + off, &w, sizeof(w));
+	}
+}
+
+/* Insert or update @key with a value of @version, as @flags says. */
+static int th_put(struct th_stress *st, u64 key, u64 version, u32 flags)
+{
+	u64 v8 = th_make_val8(key, version);
+	struct th_val v;
+	u8 kb[TH_KEY_MAX];
+
+	th_key_bytes(st, key, kb);
+	th_make_val(&v, key, version);
+	return tophash_update(st->m, kb, st->vsize == sizeof(u64) ? (void *)&v8 :
+			      (void *)&v, flags);
+}
+
 /* One lookup of key index @i, checked; returns true when the key was found. */
 static bool th_check_one(struct th_stress *st, u64 i)
 {
 	u64 key = st->key_of(i);
 	struct th_val v;
+	u8 kb[TH_KEY_MAX];
 
-	if (tophash_lookup(st->m, &key, &v)) {
+	th_key_bytes(st, key, kb);
+	if (tophash_lookup(st->m, kb, &v)) {
 		if (i < st->nstable)
 			atomic64_inc(&st->missing_stable);
 		return false;
 	}
-	if (!th_val_ok(&v, key))
+	if (!th_vval_ok(&v, st->vsize, key))
 		atomic64_inc(&st->bad_value);
 	return true;
 }
 
 #define TH_READ_BATCH	11
 
-/* TH_READ_BATCH keys through tophash_lookup_batch_rcu(), each checked. */
-static void th_check_batch(struct th_stress *st, u64 *rng)
-{
-	struct th_val vals[TH_READ_BATCH];
-	u64 idx[TH_READ_BATCH], keys[TH_READ_BATCH];
+/*
+ * What a reader kthread's batched lookups work in: kmalloc'ed once per
+ * reader, as the keys (up to 64 bytes each) and values of a batch do not
+ * fit a debug kernel's 1 KiB stack frame (KASAN adds redzones).
+ */
+struct th_batch_buf {
+	struct th_val vals[TH_READ_BATCH];	/* room for either value size */
+	u8 keys[TH_READ_BATCH * TH_KEY_MAX];
 	u8 found[TH_READ_BATCH];
+	u64 idx[TH_READ_BATCH];
+};
+
+/* TH_READ_BATCH keys through tophash_lookup_batch_rcu(), each checked. */
+static void th_check_batch(struct th_stress *st, struct th_batch_buf *bb,
+			   u64 *rng)
+{
 	unsigned int i, hits;
 
 	for (i = 0; i < TH_READ_BATCH; i++) {
-		idx[i] = th_rand(rng) % st->nkeys;
-		keys[i] = st->key_of(idx[i]);
+		bb->idx[i] = th_rand(rng) % st->nkeys;
+		th_key_bytes(st, st->key_of(bb->idx[i]), bb->keys + i * st->ksize);
 	}
 	rcu_read_lock();
-	hits = tophash_lookup_batch_rcu(st->m, keys, vals, found,
+	hits = tophash_lookup_batch_rcu(st->m, bb->keys, bb->vals, bb->found,
 					TH_READ_BATCH);
 	rcu_read_unlock();
 	for (i = 0; i < TH_READ_BATCH; i++) {
-		if (!found[i]) {
-			if (idx[i] < st->nstable)
+		if (!bb->found[i]) {
+			if (bb->idx[i] < st->nstable)
 				atomic64_inc(&st->missing_stable);
 			continue;
 		}
 		hits--;
 		atomic64_inc(&st->hits);
-		if (!th_val_ok(&vals[i], keys[i]))
+		if (!th_vval_ok((u8 *)bb->vals + i * st->vsize, st->vsize,
+				st->key_of(bb->idx[i])))
 			atomic64_inc(&st->bad_value);
 	}
 	/* The count returned must match the flags. */
@@ -144,17 +219,21 @@ static void th_check_batch(struct th_stress *st, u64 *rng)
 	atomic64_add(TH_READ_BATCH, &st->lookups);
 }
 
-/* Reader kthreads: one key at a time, or batches on every other round. */
+/*
+ * Reader kthreads: one key at a time, or batches on every other round
+ * (when the batch buffer could be had).
+ */
 static int th_reader(void *arg)
 {
 	struct th_stress *st = arg;
+	struct th_batch_buf *bb = kmalloc(sizeof(*bb), GFP_KERNEL);
 	u64 rng = (u64)current->pid << 32;
 	unsigned int n = 0;
 
 	wait_for_completion(&st->start);
 	while (!kthread_should_stop()) {
-		if (n & 1) {
-			th_check_batch(st, &rng);
+		if ((n & 1) && bb) {
+			th_check_batch(st, bb, &rng);
 		} else {
 			if (th_check_one(st, th_rand(&rng) % st->nkeys))
 				atomic64_inc(&st->hits);
@@ -163,6 +242,7 @@ static int th_reader(void *arg)
 		if (++n % 256 == 0)
 			cond_resched();
 	}
+	kfree(bb);
 	return 0;
 }
 
@@ -229,57 +309,85 @@ static u64 th_key_plain(u64 i)
 	return i;
 }
 
+/* The path a map of these key and value sizes takes (default hash). */
+static u8 th_path_of(u32 ksize, u32 vsize)
+{
+	if (vsize != sizeof(u64))
+		return TH_FAST_NONE;
+	return ksize == 4 ? TH_FAST_K4V8 : ksize == 16 ? TH_FAST_K16V8 :
+	       ksize == 64 ? TH_FAST_K64V8 : TH_FAST_K8V8;
+}
+
 /*
  * Stable keys updated in place (seqcount path) and churn keys inserted and
- * deleted (slot reuse, emptyRest walks) while the map doubles from B=0.
+ * deleted (slot reuse, emptyRest walks) while the map doubles from B=0,
+ * for @ms milliseconds.
  */
-static noinline void check_stress_growth(void)
+static void th_stress_growth(const char *name, u32 ksize, u32 vsize,
+			     unsigned int ms)
 {
-	struct tophash_create c = { .key_size = 8, .value_size = sizeof(struct th_val) };
-	struct th_stress st = { .nkeys = TH_STABLE + TH_CHURN,
-				.nstable = TH_STABLE, .key_of = th_key_plain };
+	struct tophash_create c = { .key_size = ksize, .value_size = vsize };
+	struct th_stress st = { .nkeys = TH_STABLE + TH_CHURN, .vsize = vsize,
+				.ksize = ksize, .nstable = TH_STABLE,
+				.key_of = th_key_plain };
 	unsigned long end;
 	struct tophash_info in;
 	u64 i, ops = 0, rng = 1, gen0, bad;
 	struct th_val v;
+	u8 kb[TH_KEY_MAX];
 
 	st.m = tophash_map_new(&c);
 	TH_CHECK(!IS_ERR(st.m));
 	if (IS_ERR(st.m))
 		return;
-	for (i = 0, bad = 0; i < TH_STABLE; i++) {
-		th_make_val(&v, i, 0);
-		bad += !!tophash_update(st.m, &i, &v, TOPHASH_NOEXIST);
-	}
+	TH_CHECK(st.m->fast == th_path_of(ksize, vsize));
+	for (i = 0, bad = 0; i < TH_STABLE; i++)
+		bad += !!th_put(&st, i, 0, TOPHASH_NOEXIST);
 	TH_CHECK(bad == 0);
 	tophash_info(st.m, &in);
 	gen0 = in.generation;
 	TH_CHECK(!th_stress_start(&st));
-	end = jiffies + msecs_to_jiffies(duration_ms);
+	end = jiffies + msecs_to_jiffies(ms);
 	while (time_before(jiffies, end)) {
 		u64 r = th_rand(&rng);
 
 		i = r % (TH_STABLE + TH_CHURN);
-		th_make_val(&v, i, ops);
+		th_key_bytes(&st, i, kb);
 		if (i < TH_STABLE || (r >> 32) % 3)
-			tophash_update(st.m, &i, &v, TOPHASH_ANY);
+			th_put(&st, i, ops, TOPHASH_ANY);
 		else
-			tophash_delete(st.m, &i);
+			tophash_delete(st.m, kb);
 		if (++ops % 64 == 0)
 			cond_resched();
 	}
 	th_stress_stop(&st);
 	tophash_info(st.m, &in);
-	th_stress_report("growth", &st, ops, &in);
+	th_stress_report(name, &st, ops, &in);
 	TH_CHECK(atomic64_read(&st.bad_value) == 0);
 	TH_CHECK(atomic64_read(&st.missing_stable) == 0);
 	TH_CHECK(atomic64_read(&st.lookups) > 0);
 	TH_CHECK(atomic64_read(&st.timer_lookups) > 0);
 	TH_CHECK(in.generation > gen0);	/* it grew while readers ran */
-	for (i = 0, bad = 0; i < TH_STABLE; i++)
-		bad += tophash_lookup(st.m, &i, &v) || !th_val_ok(&v, i);
+	for (i = 0, bad = 0; i < TH_STABLE; i++) {
+		th_key_bytes(&st, i, kb);
+		bad += tophash_lookup(st.m, kb, &v) || !th_vval_ok(&v, vsize, i);
+	}
 	TH_CHECK(bad == 0);
 	tophash_map_free(st.m);
+}
+
+static noinline void check_stress_growth(void)
+{
+	th_stress_growth("growth", 8, sizeof(struct th_val), duration_ms);
+}
+
+/* The four fixed-size paths, a quarter of the time each. */
+static noinline void check_stress_growth_fixed_paths(void)
+{
+	th_stress_growth("growth, fixed path 8/8", 8, sizeof(u64), duration_ms / 4);
+	th_stress_growth("growth, fixed path 16/8", 16, sizeof(u64), duration_ms / 4);
+	th_stress_growth("growth, fixed path 4/8", 4, sizeof(u64), duration_ms / 4);
+	th_stress_growth("growth, fixed path 64/8", 64, sizeof(u64), duration_ms / 4);
 }
 
 /*
@@ -301,7 +409,8 @@ static noinline void check_stress_overflow_clear(void)
 {
 	struct tophash_create c = { .key_size = 8, .value_size = sizeof(struct th_val),
 				    .flags = TOPHASH_F_IDENTITY_HASH, .size_hint = 64 };
-	struct th_stress st = { .nkeys = 512, .nstable = 0, .key_of = th_key_crowded };
+	struct th_stress st = { .nkeys = 512, .nstable = 0, .key_of = th_key_crowded,
+				.ksize = 8, .vsize = sizeof(struct th_val) };
 	u64 j, key, ops = 0, phase = 0, same_size = 0, clears = 0, bad = 0;
 	struct tophash_clear cl;
 	struct tophash_info in;
@@ -365,35 +474,32 @@ static u64 th_key_chain0(u64 i)
  * readers may be scanning it (MEMORY-ORDERING.md, pair 9). A fresh map per
  * round, so each round goes through all the doublings again.
  */
-static noinline void check_stress_chain_evacuation(void)
+static void th_stress_chain_evacuation(const char *name, u32 vsize)
 {
-	struct tophash_create c = { .key_size = 8, .value_size = sizeof(struct th_val),
+	struct tophash_create c = { .key_size = 8, .value_size = vsize,
 				    .flags = TOPHASH_F_IDENTITY_HASH, .size_hint = 14 };
 	u64 i, key, rounds = 0, lookups = 0, bad = 0, missing = 0, fail = 0;
 	unsigned long end = jiffies + msecs_to_jiffies(duration_ms);
 	struct tophash_info in = { 0 };
-	struct th_val v;
 
 	while (time_before(jiffies, end) && !fail) {
 		struct th_stress st = { .nkeys = TH_CHAIN0, .nstable = TH_CHAIN0,
-					.key_of = th_key_chain0 };
+					.key_of = th_key_chain0, .ksize = 8,
+					.vsize = vsize };
 
 		st.m = tophash_map_new(&c);
 		if (IS_ERR(st.m)) {
 			fail++;
 			break;
 		}
-		for (i = 0; i < TH_CHAIN0; i++) {
-			key = th_key_chain0(i);
-			th_make_val(&v, key, 0);
-			fail += !!tophash_update(st.m, &key, &v, TOPHASH_NOEXIST);
-		}
+		fail += st.m->fast != th_path_of(8, vsize);
+		for (i = 0; i < TH_CHAIN0; i++)
+			fail += !!th_put(&st, th_key_chain0(i), 0, TOPHASH_NOEXIST);
 		fail += !!th_stress_start(&st);
 		for (i = 0; i < TH_SPREAD; i++) {
 			/* low bits 1..1023: every bucket but 0, for B up to 10 */
 			key = ((i + 1) << 40) | (1 + i % 1023);
-			th_make_val(&v, key, rounds);
-			fail += !!tophash_update(st.m, &key, &v, TOPHASH_ANY);
+			fail += !!th_put(&st, key, rounds, TOPHASH_ANY);
 			if (i % 64 == 0)
 				cond_resched();
 		}
@@ -405,14 +511,25 @@ static noinline void check_stress_chain_evacuation(void)
 		tophash_map_free(st.m);
 		rounds++;
 	}
-	pr_info("tophash_selftest: chain evacuation: rounds %llu, lookups %llu, bad values %llu, missing stable keys %llu, last B %u\n",
-		rounds, lookups, bad, missing, in.B);
+	pr_info("tophash_selftest: %s: rounds %llu, lookups %llu, bad values %llu, missing stable keys %llu, last B %u\n",
+		name, rounds, lookups, bad, missing, in.B);
 	TH_CHECK(fail == 0);
 	TH_CHECK(rounds > 0);
 	TH_CHECK(in.B >= 8);
 	TH_CHECK(lookups > 0);
 	TH_CHECK(bad == 0);
 	TH_CHECK(missing == 0);
+}
+
+static noinline void check_stress_chain_evacuation(void)
+{
+	th_stress_chain_evacuation("chain evacuation", sizeof(struct th_val));
+}
+
+static noinline void check_stress_chain_evacuation_fixed_path(void)
+{
+	th_stress_chain_evacuation("chain evacuation, fixed-size path",
+				   sizeof(u64));
 }
 
 static noinline void check_api_round_trip(void)
@@ -451,8 +568,10 @@ static int __init tophash_selftest_init(void)
 {
 	check_api_round_trip();
 	check_stress_growth();
+	check_stress_growth_fixed_paths();
 	check_stress_overflow_clear();
 	check_stress_chain_evacuation();
+	check_stress_chain_evacuation_fixed_path();
 	pr_info("tophash_selftest: %u of %u tests passed\n", tests_passed, tests_run);
 	return tests_passed == tests_run ? 0 : -EINVAL;
 }

@@ -402,7 +402,8 @@ static void draw_header(FILE *f, const struct tophash_info *in)
 			(ull)in->nevacuate, (ull)in->noldoverflow);
 	fprintf(f, " generation=%llu bytes=%llu%s\n", (ull)in->generation,
 		(ull)in->bytes,
-		in->flags & TOPHASH_INFO_IDENTITY ? " identity" : "");
+		in->flags & TOPHASH_INFO_IDENTITY ? " identity" :
+		in->flags & TOPHASH_INFO_SIPHASH ? " siphash" : "");
 }
 
 /*
@@ -807,6 +808,8 @@ static int op_create(struct shell *sh, FILE *o, int argc, char **argv)
 
 		if (!strcmp(a, "identity")) {
 			flags |= TOPHASH_F_IDENTITY_HASH;
+		} else if (!strcmp(a, "siphash")) {
+			flags |= TOPHASH_F_SIPHASH;
 		} else if (!strncmp(a, "max=", 4)) {
 			if (!parse_u64(a + 4, &max))
 				goto usage;
@@ -826,7 +829,7 @@ static int op_create(struct shell *sh, FILE *o, int argc, char **argv)
 	fprintf(o, "ok id=%u", sh->map.id);
 	return 0;
 usage:
-	fprintf(o, "ERR usage: create KSIZE VSIZE [HINT] [identity] [max=N]");
+	fprintf(o, "ERR usage: create KSIZE VSIZE [HINT] [identity|siphash] [max=N]");
 	return -1;
 }
 
@@ -1089,7 +1092,7 @@ static void shell_usage(FILE *f)
 "  -e  stop with exit status 1 at the first op that fails\n"
 "  -x  echo each op before its result (and keep # comments)\n"
 "ops:\n"
-"  create KSIZE VSIZE [HINT] [identity] [max=N]   -> ok id=N\n"
+"  create KSIZE VSIZE [HINT] [identity|siphash] [max=N]   -> ok id=N\n"
 "  put K V [any|noexist|exist]                    -> ok | ERR EEXIST ...\n"
 "  get K                                          -> V | ERR ENOENT\n"
 "  del K                                          -> ok | ERR ENOENT\n"
@@ -1225,6 +1228,7 @@ struct load_cfg {
 	uint32_t vsize;
 	uint32_t batch;
 	bool churn;
+	bool siphash;
 	bool quiet;
 	int layout;		/* 0 no, 1 up to 64 chains per table, 2 all */
 };
@@ -1607,6 +1611,7 @@ static void load_usage(FILE *f)
 "  -V N               value size in bytes, 1..256 (default 8)\n"
 "      --hint N       size hint at create\n"
 "      --max N        max_entries at create (inserts past it must fail E2BIG)\n"
+"      --siphash      hash with SipHash-2-4 (TOPHASH_F_SIPHASH)\n"
 "      --churn        insert N distinct keys (N = --keys) drawn from 0..8N-1,\n"
 "                     then alternate deleting a random live key and inserting\n"
 "                     a random absent one, so the map stays at N entries\n"
@@ -1646,7 +1651,7 @@ static int parse_mix(const char *s, unsigned int mix[3])
 
 static int load_parse(struct load_cfg *c, int argc, char **argv)
 {
-	enum { O_MIX = 256, O_HINT, O_MAX, O_CHURN, O_LAYOUT, O_BATCH };
+	enum { O_MIX = 256, O_HINT, O_MAX, O_CHURN, O_LAYOUT, O_BATCH, O_SIPHASH };
 	static const struct option opts[] = {
 		{ "ops", required_argument, NULL, 'n' },
 		{ "keys", required_argument, NULL, 'k' },
@@ -1655,6 +1660,7 @@ static int load_parse(struct load_cfg *c, int argc, char **argv)
 		{ "hint", required_argument, NULL, O_HINT },
 		{ "max", required_argument, NULL, O_MAX },
 		{ "churn", no_argument, NULL, O_CHURN },
+		{ "siphash", no_argument, NULL, O_SIPHASH },
 		{ "layout", optional_argument, NULL, O_LAYOUT },
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -1709,6 +1715,9 @@ static int load_parse(struct load_cfg *c, int argc, char **argv)
 			break;
 		case O_CHURN:
 			c->churn = true;
+			break;
+		case O_SIPHASH:
+			c->siphash = true;
 			break;
 		case O_LAYOUT:
 			if (!optarg)
@@ -1773,7 +1782,8 @@ static int load_setup(struct load *L)
 	}
 	if (th_open(&L->m))
 		return -1;
-	r = th_create(&L->m, c->ksize, c->vsize, c->hint, c->max, 0);
+	r = th_create(&L->m, c->ksize, c->vsize, c->hint, c->max,
+		      c->siphash ? TOPHASH_F_SIPHASH : 0);
 	if (r) {
 		th_warn("CREATE (key %u, value %u, hint %llu, max %llu) failed: %s",
 		      c->ksize, c->vsize, (ull)c->hint, (ull)c->max, errname(r));

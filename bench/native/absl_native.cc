@@ -20,9 +20,9 @@ using Map = absl::flat_hash_map<uint64_t, uint64_t>;
 
 static const char *const kImpl = "abseil";
 
-__attribute__((noinline)) static uint64_t lookups(const Map &m,
-						  const uint64_t *keys,
-						  uint64_t n, uint64_t *found)
+static inline __attribute__((always_inline)) uint64_t lookups(const Map &m,
+							      const uint64_t *keys,
+							      uint64_t n, uint64_t *found)
 {
 	uint64_t sum = 0, f = 0;
 
@@ -36,6 +36,52 @@ __attribute__((noinline)) static uint64_t lookups(const Map &m,
 	}
 	*found += f;
 	return sum;
+}
+
+/*
+ * The phases callgrind counts (run.sh), one function each, none inlined:
+ * instructions per operation are a function's inclusive count over the
+ * operations it did. noipa keeps GCC from folding the two identical
+ * lookup functions into one.
+ */
+__attribute__((noinline, noipa)) static uint64_t lookups_hit(const Map &m,
+							     const uint64_t *keys,
+							     uint64_t n, uint64_t *found)
+{
+	return lookups(m, keys, n, found);
+}
+
+__attribute__((noinline, noipa)) static uint64_t lookups_miss(const Map &m,
+							      const uint64_t *keys,
+							      uint64_t n, uint64_t *found)
+{
+	return lookups(m, keys, n, found);
+}
+
+__attribute__((noinline)) static void inserts(Map &m, const uint64_t *keys, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		m[keys[i]] = keys[i] ^ NB_VALUE_XOR;
+}
+
+__attribute__((noinline)) static void deletes(Map &m, const uint64_t *keys, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		m.erase(keys[i]);
+}
+
+/* Insert ring(in), delete ring(out), @pairs times, over a ring of @ring keys. */
+__attribute__((noinline)) static void churn(Map &m, const uint64_t *keys, uint64_t pairs,
+					    uint64_t ring, uint64_t in, uint64_t out)
+{
+	for (uint64_t i = 0; i < pairs; i++) {
+		m[keys[in]] = keys[in] ^ NB_VALUE_XOR;
+		m.erase(keys[out]);
+		if (++in == ring)
+			in = 0;
+		if (++out == ring)
+			out = 0;
+	}
 }
 
 /* keys.h / tophash_native.c: each key's index depends on the last value. */
@@ -80,14 +126,13 @@ int main(int argc, char **argv)
 		Map m;
 		uint64_t t0 = nb_now_ns(), found;
 
-		for (uint64_t i = 0; i < n; i++)
-			m[keys[i]] = keys[i] ^ NB_VALUE_XOR;
+		inserts(m, keys.data(), n);
 		ns_ins += nb_now_ns() - t0;
 		ck_ins += m.size();
 
 		found = 0;
 		t0 = nb_now_ns();
-		ck_hit += lookups(m, keys.data(), n, &found);
+		ck_hit += lookups_hit(m, keys.data(), n, &found);
 		ns_hit += nb_now_ns() - t0;
 		if (found != n) {
 			fprintf(stderr, "%s: lookup_hit found %llu of %llu\n", kImpl,
@@ -97,7 +142,7 @@ int main(int argc, char **argv)
 
 		found = 0;
 		t0 = nb_now_ns();
-		lookups(m, keys.data() + n, n, &found);
+		lookups_miss(m, keys.data() + n, n, &found);
 		ns_miss += nb_now_ns() - t0;
 		ck_miss += found;
 
@@ -112,8 +157,7 @@ int main(int argc, char **argv)
 		}
 
 		t0 = nb_now_ns();
-		for (uint64_t i = 0; i < n; i++)
-			m.erase(keys[i]);
+		deletes(m, keys.data(), n);
 		ns_del += nb_now_ns() - t0;
 		ck_del += m.size();
 	}
@@ -127,17 +171,9 @@ int main(int argc, char **argv)
 	for (uint64_t i = 0; i < n / 2; i++)
 		m[keys[i]] = keys[i] ^ NB_VALUE_XOR;
 	uint64_t pairs = (a.target > n ? a.target : n) / 2;
-	uint64_t ring = 2 * n, in = n / 2, out = 0;
 	uint64_t t0 = nb_now_ns();
 
-	for (uint64_t i = 0; i < pairs; i++) {
-		m[keys[in]] = keys[in] ^ NB_VALUE_XOR;
-		m.erase(keys[out]);
-		if (++in == ring)
-			in = 0;
-		if (++out == ring)
-			out = 0;
-	}
+	churn(m, keys.data(), pairs, 2 * n, n / 2, 0);
 	nb_print(kImpl, &a, "churn", 2 * pairs, nb_now_ns() - t0, m.size());
 	return 0;
 }

@@ -44,8 +44,16 @@ func report(workload string, ops uint64, d time.Duration, check uint64) {
 		*n, *run, workload, ops, ns, float64(ns)/float64(ops), check)
 }
 
+// The phases callgrind counts (run.sh), one function each, none inlined:
+// its instructions per operation are a function's inclusive count over the
+// operations it did.
+
+// lookupsHit and lookupsMiss: the sum of the values found and how many were
+// found; each has its own copy of the loop, so that callgrind counts their
+// calls into the map apart.
+//
 //go:noinline
-func lookups(m map[uint64]uint64, keys []uint64) (sum, found uint64) {
+func lookupsHit(m map[uint64]uint64, keys []uint64) (sum, found uint64) {
 	for _, k := range keys {
 		if v, ok := m[k]; ok {
 			sum += v
@@ -53,6 +61,49 @@ func lookups(m map[uint64]uint64, keys []uint64) (sum, found uint64) {
 		}
 	}
 	return
+}
+
+//go:noinline
+func lookupsMiss(m map[uint64]uint64, keys []uint64) (sum, found uint64) {
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			sum += v
+			found++
+		}
+	}
+	return
+}
+
+//go:noinline
+func inserts(m map[uint64]uint64, keys []uint64) {
+	for _, k := range keys {
+		m[k] = k ^ valueXor
+	}
+}
+
+//go:noinline
+func deletes(m map[uint64]uint64, keys []uint64) {
+	for _, k := range keys {
+		delete(m, k)
+	}
+}
+
+// Insert ring(in), delete ring(out), pairs times, over a ring of len(keys).
+//
+//go:noinline
+func churn(m map[uint64]uint64, keys []uint64, pairs, in, out uint64) {
+	ring := uint64(len(keys))
+	for i := uint64(0); i < pairs; i++ {
+		k := keys[in]
+		m[k] = k ^ valueXor
+		delete(m, keys[out])
+		if in++; in == ring {
+			in = 0
+		}
+		if out++; out == ring {
+			out = 0
+		}
+	}
 }
 
 // Each key's index depends on the value the previous lookup found (dep is
@@ -92,14 +143,12 @@ func main() {
 	for r := uint64(0); r < reps; r++ {
 		m := make(map[uint64]uint64)
 		t0 := time.Now()
-		for _, k := range keys[:N] {
-			m[k] = k ^ valueXor
-		}
+		inserts(m, keys[:N])
 		dIns += time.Since(t0)
 		ckIns += uint64(len(m))
 
 		t0 = time.Now()
-		sum, found := lookups(m, keys[:N])
+		sum, found := lookupsHit(m, keys[:N])
 		dHit += time.Since(t0)
 		if found != N {
 			fmt.Fprintf(os.Stderr, "go: lookup_hit found %d of %d\n", found, N)
@@ -108,7 +157,7 @@ func main() {
 		ckHit += sum
 
 		t0 = time.Now()
-		_, found = lookups(m, keys[N:])
+		_, found = lookupsMiss(m, keys[N:])
 		dMiss += time.Since(t0)
 		ckMiss += found
 
@@ -122,9 +171,7 @@ func main() {
 		ckDep += sum
 
 		t0 = time.Now()
-		for _, k := range keys[:N] {
-			delete(m, k)
-		}
+		deletes(m, keys[:N])
 		dDel += time.Since(t0)
 		ckDel += uint64(len(m))
 	}
@@ -144,19 +191,7 @@ func main() {
 		pairs = *target
 	}
 	pairs /= 2
-	ring := 2 * N
-	in, out := N/2, uint64(0)
 	t0 := time.Now()
-	for i := uint64(0); i < pairs; i++ {
-		k := keys[in]
-		m[k] = k ^ valueXor
-		delete(m, keys[out])
-		if in++; in == ring {
-			in = 0
-		}
-		if out++; out == ring {
-			out = 0
-		}
-	}
+	churn(m, keys, pairs, N/2, 0)
 	report("churn", 2*pairs, time.Since(t0), uint64(len(m)))
 }

@@ -7,9 +7,13 @@
 # the same key streams (bench/native/keys.h). Builds the three drivers,
 # runs them interleaved (each run: for each size, the three one after the
 # other, the order rotating from run to run), counts instructions per
-# lookup with callgrind where valgrind exists (tophash and abseil: valgrind
-# cannot run Go binaries), and has bench/mkresults.py write the native
-# section of bench/RESULTS.md (the in-guest section there is kept).
+# operation of every workload with callgrind where valgrind exists (all
+# three: Go runs under callgrind with GOGC=off and
+# GODEBUG=cpu.rdtscp=off,asyncpreemptoff=1, so that no collection and no
+# preemption signal runs inside the counted phases), compares the native
+# object's tophash_lookup_rcu() with tophash.ko's, and has bench/mkresults.py
+# write the native section of bench/RESULTS.md (the in-guest section there
+# is kept).
 #
 # Then the tracepoint cost (issue 4: compiled in but off must cost <= 2%
 # against compiled out): tophash_native again with -DNOTRACE (every
@@ -32,6 +36,7 @@
 #                                     (transparent huge pages for malloc;
 #                                     Go's runtime asks for them itself)
 #   NATIVE_CALLGRIND=1                0: skip the instruction counts
+#   NATIVE_CG_SIZES="131072"          sizes the three drivers are counted at
 #   NATIVE_TP_PAIRS=12                tracepoint cost: alternated pairs
 #                                     (off, compiled out) per size below 1M
 #   NATIVE_TP_PAIRS_LARGE=3           the same, sizes of 1M and more
@@ -54,6 +59,7 @@ TP_PAIRS=${NATIVE_TP_PAIRS:-12}
 TP_PAIRS_LARGE=${NATIVE_TP_PAIRS_LARGE:-3}
 TP_TARGET=${NATIVE_TP_TARGET:-1000000}
 TP_CG_SIZES=${NATIVE_TP_CALLGRIND_SIZES-"1024 131072 4194304"}
+CG_SIZES=${NATIVE_CG_SIZES:-131072}
 start=$(date +%s)
 
 bash scripts/deps.sh bench
@@ -65,7 +71,7 @@ raw=$OUT/native.out
 ABSL_PKGS="absl_raw_hash_set absl_hash"
 TH_CMD="gcc -O2 -std=gnu11 -Wall -Wextra -Werror -Wno-sign-compare -DTH_SHIM_BENCH \
 -Iselftests/core/shim -Ikmod/include -o $OUT/tophash_native \
-bench/native/tophash_native.c selftests/core/shim/shim.c -lurcu-memb -lpthread"
+bench/native/tophash_native.c selftests/core/shim/shim.c -lurcu-qsbr -lpthread"
 # The same with every tracepoint compiled out (kmod/'s -DNOTRACE for make bench).
 TH_NOTRACE_CMD=${TH_CMD/ -DTH_SHIM_BENCH / -DTH_SHIM_BENCH -DNOTRACE }
 TH_NOTRACE_CMD=${TH_NOTRACE_CMD/"-o $OUT/tophash_native "/"-o $OUT/tophash_native_notrace "}
@@ -168,25 +174,99 @@ for fn, ir in sorted(seen.items()):
 EOF
 }
 
-# ---- instructions per lookup (callgrind: counts, not timings) ----
-# Each driver at n=131072, one repetition: its lookups functions' inclusive
-# instruction counts over the lookups they made.
+# ---- instructions per operation (callgrind: counts, not timings) ----
+# Each driver at each NATIVE_CG_SIZES n, one repetition (-t n): every phase
+# function's inclusive instruction count over its operations ("fn" lines),
+# and the calls it makes into its map ("call" lines: the callee's
+# inclusive count and number of calls, from callgrind_annotate's call tree).
+# Go's function names carry its package: main.inserts, main.lookupsHit, ...
+cg_phases() {	# callgrind.out impl n
+	callgrind_annotate --inclusive=yes --tree=calling "$1" > "$1.tree" 2>/dev/null
+	python3 - "$1.tree" "$2" "$3" <<'EOF2'
+import re, sys
+path, impl, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+# phase function -> operations it did
+ops = {"inserts": n, "lookups_hit": n, "lookups_miss": n, "lookups_dep": n,
+       "deletes": n, "churn": 2 * (n // 2), "lookups_rcu_hit": n,
+       "lookups_rcu_miss": n, "lookups_batch_hit": n, "lookups_batch_miss": n}
+go = {"main.inserts": "inserts", "main.lookupsHit": "lookups_hit",
+      "main.lookupsMiss": "lookups_miss", "main.lookupsDep": "lookups_dep",
+      "main.deletes": "deletes", "main.churn": "churn"}
+# the map's own entry points, as callees of a phase function
+calls = ("tophash_lookup", "tophash_lookup_rcu", "tophash_update",
+         "tophash_delete", "runtime.mapaccess2_fast64",
+         "runtime.mapassign_fast64", "runtime.mapdelete_fast64")
+line_re = re.compile(r"\s*([\d,]+) \([^)]*\)\s+([*> ])\s+\S*?:([\w.]+)(?:'\d+)?(?: \(([\d,]+)x\))?")
+cur = None
+seen = set()
+for line in open(path, errors="replace"):
+    m = line_re.match(line)
+    if not m:
+        continue
+    ir, mark, fn, ncalls = int(m.group(1).replace(",", "")), m.group(2), m.group(3), m.group(4)
+    base = go.get(fn, fn.split(".constprop")[0].split(".isra")[0])
+    if mark == "*":
+        cur = base if base in ops else None
+        if cur and cur not in seen:
+            seen.add(cur)
+            print(f"native-ir: impl={impl} n={n} kind=fn fn={cur} ops={ops[cur]} ir={ir}")
+    elif mark == ">" and cur and fn in calls and ncalls:
+        ncalls = ncalls.replace(",", "")
+        print(f"native-ir: impl={impl} n={n} kind=call fn={cur} callee={fn} calls={ncalls} ir={ir}")
+EOF2
+}
 if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
-	cn=131072
-	for impl in tophash abseil; do
-		cg=$OUT/callgrind.$impl.out
-		valgrind --tool=callgrind --callgrind-out-file="$cg" "$(bin_of "$impl")" \
-			-n $cn -t $cn -r callgrind > /dev/null 2> "$OUT/callgrind.$impl.log" || {
-			tail -n 20 "$OUT/callgrind.$impl.log" >&2
-			echo "bench-native: callgrind of $impl failed" >&2
-			exit 1
-		}
-		# lookups (hits + misses: 2n), lookups_rcu (2n), lookups_dep (n)
-		cg_inclusive "$cg" 'lookups(?:_rcu|_dep)?' | awk -v impl="$impl" -v n="$cn" '{
-			printf "native-ir: impl=%s n=%d fn=%s lookups=%d ir=%s\n",
-				impl, n, $1, $1 == "lookups_dep" ? n : 2 * n, $2 }' >> "$raw"
+	for cn in $CG_SIZES; do
+		for impl in tophash go abseil; do
+			cg=$OUT/callgrind.$impl.$cn.out
+			t0=$(date +%s)
+			env GOGC=off GODEBUG=cpu.rdtscp=off,asyncpreemptoff=1 \
+				valgrind --tool=callgrind --callgrind-out-file="$cg" \
+				"$(bin_of "$impl")" -n "$cn" -t "$cn" -r callgrind \
+				> /dev/null 2> "$cg.log" || {
+				tail -n 20 "$cg.log" >&2
+				echo "bench-native: callgrind of $impl -n $cn failed" >&2
+				exit 1
+			}
+			cg_phases "$cg" "$impl" "$cn" > "$cg.ir"
+			[ "$(grep -c 'kind=fn' "$cg.ir")" -ge 6 ] || {
+				cat "$cg.ir" >&2
+				echo "bench-native: callgrind of $impl -n $cn: phase functions missing" >&2
+				exit 1
+			}
+			cat "$cg.ir" >> "$raw"
+			echo "bench-native: callgrind $impl n=$cn $(( $(date +%s) - t0 ))s" >&2
+		done
 	done
-	echo "bench-native: callgrind done" >&2
+fi
+
+# ---- is the native build the code the kernel runs? ----
+# tophash_lookup_rcu() in tophash.ko (built by make bench) and in the native
+# driver: instructions, prefetches, multiplies and 64-bit constants of each.
+codecmp() {	# object label
+	objdump -d --no-show-raw-insn "$1" | python3 -c '
+import re, sys
+on, n, pf, mul, k = False, 0, 0, 0, set()
+for line in sys.stdin:
+    if re.match(r"[0-9a-f]+ <.*>:$", line):
+        on = line.rstrip().endswith("<tophash_lookup_rcu>:")
+        continue
+    m = re.match(r"\s*[0-9a-f]+:\t(\S+)\s*(\S*)", line)
+    if not on or not m:
+        continue
+    n += 1
+    op, arg = m.groups()
+    pf += op.startswith("prefetch")
+    mul += op in ("mul", "imul", "mulx")
+    if op == "movabs":
+        k.add(arg.split(",")[0].lstrip("$"))
+print("native-code: obj=%s insns=%d prefetch=%d mul=%d constants=%s"
+      % (sys.argv[1], n, pf, mul, ",".join(sorted(k))))
+' "$2"
+}
+if [ -f kmod/tophash.ko ]; then
+	codecmp kmod/tophash.ko ko >> "$raw"
+	codecmp "$OUT/tophash_native" native >> "$raw"
 fi
 
 # ---- tracepoints compiled in but off vs compiled out ----
@@ -220,8 +300,8 @@ for n in $SIZES; do
 done
 
 # Instructions per operation of each phase function (inclusive), one
-# repetition (-t 1: n inserts from empty, 2n lookups, n deletes, n/2 churn
-# pairs), seed 1 in both builds: deterministic counts, so the two builds
+# repetition (-t 1: n inserts from empty, n hits and n misses, n deletes,
+# n/2 churn pairs), seed 1 in both builds: deterministic counts, so the two builds
 # run at the same time (no timing is taken any more).
 if [ "$CALLGRIND" = 1 ] && [ -n "$TP_CG_SIZES" ] && command -v valgrind >/dev/null; then
 	for n in $TP_CG_SIZES; do
@@ -241,14 +321,15 @@ if [ "$CALLGRIND" = 1 ] && [ -n "$TP_CG_SIZES" ] && command -v valgrind >/dev/nu
 				echo "bench-native: callgrind of tophash ($b) -n $n failed" >&2
 				exit 1
 			}
-			# inserts (n), lookups (hits + misses: 2n), deletes (n), churn (n/2 pairs)
-			cg_inclusive "$cg" 'inserts|lookups|deletes|churn' > "$cg.ir"
-			[ "$(cut -d ' ' -f 1 "$cg.ir" | tr '\n' ' ')" = "churn deletes inserts lookups " ] || {
+			# inserts (n), lookups_hit and lookups_miss (n each), deletes (n),
+			# churn (n/2 pairs)
+			cg_inclusive "$cg" 'inserts|lookups_hit|lookups_miss|deletes|churn' > "$cg.ir"
+			[ "$(cut -d ' ' -f 1 "$cg.ir" | tr '\n' ' ')" = "churn deletes inserts lookups_hit lookups_miss " ] || {
 				echo "bench-native: callgrind of tophash ($b) -n $n: found $(cut -d ' ' -f 1 "$cg.ir")" >&2
 				exit 1
 			}
 			awk -v b="$b" -v n="$n" '{
-				ops = $1 == "lookups" ? 2 * n : $1 == "churn" ? 2 * int(n / 2) : n
+				ops = $1 == "churn" ? 2 * int(n / 2) : n
 				printf "native-tp-ir: build=%s n=%d fn=%s ops=%d ir=%s\n", b, n, $1, ops, $2 }' \
 				"$cg.ir" >> "$raw"
 		done

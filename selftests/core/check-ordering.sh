@@ -38,7 +38,7 @@ cflags=(-g -std=gnu11 -Wall -Wextra -Werror -Wno-sign-compare
 	-Wno-unused-variable -Wno-unused-but-set-variable -Wno-unused-function
 	-I"$root/selftests/core/shim" -I"$root/kmod/include")
 src=("$root/selftests/core/core_stress.c" "$root/selftests/core/shim/shim.c")
-libs=(-lurcu-memb -lpthread)
+libs=(-lurcu-memb -lpthread -lm)
 asan=(-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all)
 
 build() {

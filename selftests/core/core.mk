@@ -21,7 +21,7 @@ CORE_HDRS    := kmod/tophash_core.c kmod/tophash_core.h kmod/tophash_trace.h \
 CORE_CFLAGS  := -g -std=gnu11 -Wall -Wextra -Werror -Wno-sign-compare \
 		-I$(CORE_DIR)/shim -Ikmod/include
 CORE_HARNESS := -Wno-unused-parameter -I$(KSRC)/tools/testing/selftests
-CORE_LIBS    := -lurcu-memb -lpthread
+CORE_LIBS    := -lurcu-memb -lpthread -lm
 CORE_ASAN    := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=all
 CORE_TSAN    := -O1 -fsanitize=thread

@@ -10,7 +10,8 @@
  * and nothing may stay allocated.
  *
  * Input: byte 0 shape (bit 0 identity hash, else key size 1..12), byte 1
- * value size, byte 2 size hint, byte 3 max_entries, then ops of
+ * value size (bit 7: SipHash instead of the default hash, when not
+ * identity), byte 2 size hint, byte 3 max_entries, then ops of
  * [opcode, key, argument] bytes (see fz_one_op()).
  */
 #include "../../kmod/tophash_core.c"
@@ -245,7 +246,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	th_shim_random_seed(0x5eed0000ULL + data[0]);
 	th_shim_fail_nth(0);
 	th_shim_fail_random(0, 0);
-	fm = tu_map_new(fz_ks, fz_vs, fz_identity ? TOPHASH_F_IDENTITY_HASH : 0,
+	fm = tu_map_new(fz_ks, fz_vs, fz_identity ? TOPHASH_F_IDENTITY_HASH :
+			(data[1] & 0x80) ? TOPHASH_F_SIPHASH : 0,
 			data[2] % 80, max, &err);
 	FZ_CHECK(fm, "create: %d", err);
 	for (off = 4, step = 0; off + 3 <= size; off += 3, step++)

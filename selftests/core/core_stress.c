@@ -17,6 +17,14 @@
  *            growth); the stable keys sit deep in one such chain
  *   drain    siphash, 12-byte keys: fill, empty (the seed is re-drawn under
  *            the readers), refill, clear
+ *   fixed    growth's work with 8-byte values on the default hash: the
+ *            fixed-size paths, with 8-, 16-, 4- and 64-byte keys in turn
+ *            (TH_FAST_K8V8, TH_FAST_K16V8, TH_FAST_K4V8, TH_FAST_K64V8)
+ *   fixed-crowded  crowded's work with 8-byte values: the fixed-size path
+ *            with the identity hash
+ *
+ * An 8-byte value packs the key index (24 bits), a version (24 bits) and a
+ * check of both (16 bits); a wider one is struct tu_val.
  *
  * Exit 0 when every check held, 2 when an invariant failed ("INVARIANT:"
  * lines say which), 1 on a usage or setup error. Sanitizer reports come on
@@ -27,16 +35,26 @@
 #include "../../kmod/tophash_core.c"
 #include "core_util.h"
 
-enum { ROUND_GROWTH, ROUND_CROWDED, ROUND_DRAIN, NROUNDS };
-static const char *const round_name[NROUNDS] = { "growth", "crowded", "drain" };
+enum { ROUND_GROWTH, ROUND_CROWDED, ROUND_DRAIN, ROUND_FIXED, ROUND_FIXED_CROWDED,
+	NROUNDS };
+static const char *const round_name[NROUNDS] = {
+	"growth", "crowded", "drain", "fixed", "fixed-crowded"
+};
+/* The work each round kind does: growth's, crowded's or drain's. */
+static const int round_plan[NROUNDS] = {
+	ROUND_GROWTH, ROUND_CROWDED, ROUND_DRAIN, ROUND_GROWTH, ROUND_CROWDED
+};
 
 #define MAX_READERS	16
+#define KEY_MAX		64	/* the longest key a round uses */
 
 /* What a round shares between the writer and its readers. */
 struct round {
 	int kind;
+	int plan;		/* round_plan[kind] */
 	struct tophash_map *m;
 	u32 key_size;
+	u32 value_size;		/* 8, or sizeof(struct tu_val) */
 	u64 nkeys;		/* readers look up key indexes [0, nkeys) */
 	u64 nstable;		/* indexes [0, nstable) must always be found */
 	int stop;
@@ -69,17 +87,38 @@ static void key_of(const struct round *r, u64 idx, u8 *key)
 {
 	u64 k = idx;
 
-	if (r->kind == ROUND_CROWDED) {
+	if (r->plan == ROUND_CROWDED) {
 		u64 j = idx & 63, c = (idx >> 6) & 7;
 
 		k = ((u64)(5 + (j * 37) % 200) << 56) | ((j + 1) << 20) | c;
 	}
-	memcpy(key, &k, 8);
-	if (r->key_size > 8) {
-		u32 salt = (u32)(idx * 2654435761u);
+	/* Bytes 8..63, for keys longer than 8 bytes (a 4-byte key is idx). */
+	u64 salt = idx * 2654435761u;
+	unsigned int w;
 
-		memcpy(key + 8, &salt, 4);
-	}
+	memcpy(key, &k, 8);
+	for (w = 8; w < KEY_MAX; w += 8, salt = tu_mix(salt))
+		memcpy(key + w, &salt, 8);
+}
+
+/* The 8-byte value of key index @idx at @version (see the top comment). */
+static u64 val8_make(u64 idx, u64 version)
+{
+	version &= 0xffffff;
+	return idx << 40 | version << 16 | (tu_mix(idx ^ tu_mix(version)) & 0xffff);
+}
+
+static bool val8_ok(u64 v, u64 idx)
+{
+	return v >> 40 == idx && val8_make(idx, (v >> 16) & 0xffffff) == v;
+}
+
+/* Is @v (value_size bytes) a whole value of key index @idx? */
+static bool val_ok(const struct round *r, const void *v, u64 idx)
+{
+	if (r->value_size == sizeof(u64))
+		return val8_ok(*(const u64 *)v, idx);
+	return tu_val_ok(v, idx);
 }
 
 #define BATCH	11
@@ -88,8 +127,8 @@ static void key_of(const struct round *r, u64 idx, u8 *key)
 static void batch_lookup(struct reader *me, u64 *rng)
 {
 	struct round *r = me->r;
-	u8 keys[BATCH * 16], key[16], found[BATCH];
-	struct tu_val vals[BATCH];
+	u8 keys[BATCH * KEY_MAX], key[KEY_MAX], found[BATCH];
+	struct tu_val vals[BATCH];	/* room for BATCH values of either size */
 	u64 idx[BATCH];
 	unsigned int i, hits;
 
@@ -111,7 +150,7 @@ static void batch_lookup(struct reader *me, u64 *rng)
 		}
 		me->hits++;
 		hits--;
-		if (!tu_val_ok(&vals[i], idx[i]) && !me->bad++)
+		if (!val_ok(r, (u8 *)vals + i * r->value_size, idx[i]) && !me->bad++)
 			me->first_bad_key = idx[i];
 	}
 	if (hits && !me->bad++)	/* the count must match the flags */
@@ -124,7 +163,7 @@ static void *reader_main(void *arg)
 	struct round *r = me->r;
 	u64 rng = 0x1234567ULL * (me->id + 1) + (u64)r->kind;
 	struct tu_val v;
-	u8 key[16];
+	u8 key[KEY_MAX];
 
 	rcu_register_thread();
 	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
@@ -143,7 +182,7 @@ static void *reader_main(void *arg)
 			continue;
 		}
 		me->hits++;
-		if (!tu_val_ok(&v, idx) && !me->bad++)
+		if (!val_ok(r, &v, idx) && !me->bad++)
 			me->first_bad_key = idx;
 	}
 	rcu_unregister_thread();
@@ -153,16 +192,18 @@ static void *reader_main(void *arg)
 static int put_idx(struct round *r, u64 idx, u64 version, u32 flags)
 {
 	struct tu_val v;
-	u8 key[16];
+	u64 v8 = val8_make(idx, version);
+	u8 key[KEY_MAX];
 
 	key_of(r, idx, key);
 	tu_make_val(&v, idx, version);
-	return tophash_update(r->m, key, &v, flags);
+	return tophash_update(r->m, key, r->value_size == sizeof(u64) ?
+			      (void *)&v8 : (void *)&v, flags);
 }
 
 static int del_idx(struct round *r, u64 idx)
 {
-	u8 key[16];
+	u8 key[KEY_MAX];
 
 	key_of(r, idx, key);
 	return tophash_delete(r->m, key);
@@ -188,7 +229,7 @@ static u64 write_round(struct round *r, double end, u64 *rng)
 	const char *why;
 
 	while (tu_now() < end) {
-		switch (r->kind) {
+		switch (r->plan) {
 		case ROUND_GROWTH:
 			for (i = 0; i < 256; i++, ops++) {
 				x = tu_rand(rng);
@@ -242,26 +283,36 @@ static void run_round(int kind, double seconds, u64 *rng)
 
 	memset(&r, 0, sizeof(r));
 	r.kind = kind;
-	r.key_size = kind == ROUND_DRAIN ? 12 : 8;
-	switch (kind) {
+	r.plan = round_plan[kind];
+	r.key_size = r.plan == ROUND_DRAIN ? 12 : 8;
+	if (kind == ROUND_FIXED)
+		r.key_size = (const u32[]){ 8, 16, 4, 64 }[tot.rounds[kind] % 4];
+	r.value_size = kind >= ROUND_FIXED ? sizeof(u64) : sizeof(struct tu_val);
+	switch (r.plan) {
 	case ROUND_GROWTH:
 		r.nkeys = 256 + 8192;
 		r.nstable = 256;
-		m = tu_map_new(8, sizeof(struct tu_val), 0, 0, 0, NULL);
+		m = tu_map_new(r.key_size, r.value_size, 0, 0, 0, NULL);
 		break;
 	case ROUND_CROWDED:
 		r.nkeys = 512;
 		r.nstable = 24;	/* cluster 0: three buckets deep */
-		m = tu_map_new(8, sizeof(struct tu_val), TOPHASH_F_IDENTITY_HASH, 64, 0, NULL);
+		m = tu_map_new(8, r.value_size, TOPHASH_F_IDENTITY_HASH, 64, 0, NULL);
 		break;
 	default:
 		r.nkeys = 600;
 		r.nstable = 0;
-		m = tu_map_new(12, sizeof(struct tu_val), 0, 0, 0, NULL);
+		m = tu_map_new(12, r.value_size, 0, 0, 0, NULL);
 		break;
 	}
 	if (!m) {
 		fprintf(stderr, "core_stress: map create failed\n");
+		exit(1);
+	}
+	if (m->fast != (kind >= ROUND_FIXED ? th_fast_path(r.key_size, r.value_size, 0) :
+			TH_FAST_NONE) || (kind >= ROUND_FIXED && m->fast == TH_FAST_NONE)) {
+		fprintf(stderr, "core_stress: round %s took the wrong path\n",
+			round_name[kind]);
 		exit(1);
 	}
 	r.m = m;
@@ -297,10 +348,10 @@ static void run_round(int kind, double seconds, u64 *rng)
 	}
 	for (idx = 0; idx < r.nstable; idx++) {
 		struct tu_val v;
-		u8 key[16];
+		u8 key[KEY_MAX];
 
 		key_of(&r, idx, key);
-		bad += tophash_lookup(m, key, &v) || !tu_val_ok(&v, idx);
+		bad += tophash_lookup(m, key, &v) || !val_ok(&r, &v, idx);
 	}
 	if (bad) {
 		printf("INVARIANT: missing stable key: %llu after round %s\n", bad, round_name[kind]);
@@ -369,18 +420,23 @@ int main(int argc, char **argv)
 	th_shim_jitter_mask = opt.jitter;
 	th_trace_hook = count_event;
 	rcu_register_thread();
-	per_round = opt.seconds / 12;
+	per_round = opt.seconds / 20;	/* 4 rounds of each kind: every fixed key size */
 	start = tu_now();
-	for (kind = 0; tu_now() - start < opt.seconds; kind = (kind + 1) % NROUNDS)
+	/* Until the time is up and every fixed key size had its round. */
+	for (kind = 0; tu_now() - start < opt.seconds || tot.rounds[ROUND_FIXED] < 4;
+	     kind = (kind + 1) % NROUNDS)
 		run_round(kind, per_round, &rng);
 	rcu_unregister_thread();
-	printf("core_stress: rounds growth %llu crowded %llu drain %llu; writer ops %llu "
+	printf("core_stress: rounds growth %llu crowded %llu drain %llu fixed %llu "
+	       "fixed-crowded %llu; writer ops %llu "
 	       "(grows %llu, same-size %llu, reseeds %llu, clears %llu); reader lookups %llu "
 	       "(hits %llu); torn/foreign %llu, missing stable %llu, map errors %llu, shim errors %lu\n",
-	       tot.rounds[0], tot.rounds[1], tot.rounds[2], tot.ops, tot.grows, tot.same_size,
+	       tot.rounds[0], tot.rounds[1], tot.rounds[2], tot.rounds[3], tot.rounds[4],
+	       tot.ops, tot.grows, tot.same_size,
 	       tot.reseeds, tot.clears, tot.lookups, tot.hits, tot.bad, tot.missing,
 	       tot.map_errors, th_shim_errors());
-	if (!tot.lookups || !tot.grows || !tot.same_size || !tot.reseeds || !tot.clears) {
+	if (!tot.lookups || !tot.grows || !tot.same_size || !tot.reseeds || !tot.clears ||
+	    tot.rounds[ROUND_FIXED] < 4 || !tot.rounds[ROUND_FIXED_CROWDED]) {
 		printf("INVARIANT: the run did not exercise every path\n");
 		return 2;
 	}

@@ -18,6 +18,13 @@
 #include <string.h>
 #include <time.h>
 
+/*
+ * When set, every map tu_map_new() makes takes the generic path even where
+ * a fixed-size one fits (set before any reader can see the map), so that
+ * the tests run each path.
+ */
+static bool tu_generic_path;
+
 /* A map the way tophash_map_new() makes one, less the id allocator. */
 static inline struct tophash_map *tu_map_new(u32 key_size, u32 value_size,
 					     u32 flags, u64 hint,
@@ -42,6 +49,8 @@ static inline struct tophash_map *tu_map_new(u32 key_size, u32 value_size,
 		free(m);
 		return NULL;
 	}
+	if (tu_generic_path)
+		m->fast = TH_FAST_NONE;
 	return m;
 }
 

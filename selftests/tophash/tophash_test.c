@@ -42,6 +42,51 @@ TEST(create_accepts_limits_and_reports_id)
 	close(fd);
 }
 
+/*
+ * The hash a create flag chooses: SipHash maps and maps of the default
+ * hash and of each fixed-size shape work the same through the device, and
+ * INFO says which hash a map has; SipHash with the identity hash is EINVAL.
+ */
+TEST(siphash_and_default_hash_maps_of_every_fixed_shape_work)
+{
+	static const struct { uint32_t ks, vs, flags; } c[] = {
+		{ 8, 8, TOPHASH_F_SIPHASH }, { 12, 8, TOPHASH_F_SIPHASH },
+		{ 8, 8, 0 }, { 16, 8, 0 }, { 4, 8, 0 }, { 64, 8, 0 }, { 12, 24, 0 },
+	};
+	uint8_t key[64], val[24], got[24];
+	struct tophash_info in;
+	unsigned int i, k;
+
+	EXPECT_EQ(-EINVAL, th_create(8, 8, TOPHASH_F_SIPHASH | TOPHASH_F_IDENTITY_HASH));
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		int fd = th_create(c[i].ks, c[i].vs, c[i].flags);
+
+		ASSERT_LE(0, fd) TH_LOG("%u-byte keys, flags %u", c[i].ks, c[i].flags);
+		for (k = 0; k < 3000; k++) {
+			memset(key, 0, sizeof(key));
+			memcpy(key, &k, sizeof(k));
+			key[c[i].ks - 1] ^= (uint8_t)(k * 7);
+			memset(val, (int)k, sizeof(val));
+			ASSERT_EQ(0, th_put(fd, key, val, TOPHASH_NOEXIST));
+		}
+		for (k = 0; k < 3000; k++) {
+			memset(key, 0, sizeof(key));
+			memcpy(key, &k, sizeof(k));
+			key[c[i].ks - 1] ^= (uint8_t)(k * 7);
+			memset(val, (int)k, sizeof(val));
+			ASSERT_EQ(0, th_get(fd, key, got));
+			ASSERT_EQ(0, memcmp(val, got, c[i].vs));
+			if (k % 2)
+				ASSERT_EQ(0, th_del(fd, key));
+		}
+		ASSERT_EQ(0, th_info(fd, &in));
+		EXPECT_EQ(1500, in.count);
+		EXPECT_EQ(c[i].flags ? TOPHASH_INFO_SIPHASH : 0,
+			  in.flags & TOPHASH_INFO_SIPHASH);
+		close(fd);
+	}
+}
+
 TEST(create_twice_is_ebusy)
 {
 	struct tophash_create c = {

@@ -13,7 +13,8 @@
  * openat2()/clone3() convention, so the structures can grow.
  *
  * Errors (returned as -1 with errno):
- *   EINVAL  a bad size, flag or parameter; an op before CREATE
+ *   EINVAL  a bad size, flag or parameter (IDENTITY_HASH with SIPHASH, too);
+ *           an op before CREATE
  *   EBUSY   CREATE on a file that already holds a map
  *   EFAULT  a bad user pointer (the map is left as it was)
  *   E2BIG   unknown non-zero trailing fields; the map holds max_entries
@@ -54,10 +55,39 @@
 #define TOPHASH_EVACUATED_EMPTY		4 /* was empty when evacuated */
 #define TOPHASH_MIN_TOPHASH		5 /* tophash of a full slot is >= this */
 
-/* Create flags. */
+/*
+ * Create flags.
+ *
+ * The hash, and what it resists. Every map hashes its keys with 128 random
+ * bits drawn for its table (re-drawn when the map becomes empty and on
+ * clear), so nobody can precompute keys that collide in it. Two hashes:
+ *
+ * - Default: a keyed 64-bit multiply-mix (64x64->128 bit multiplies whose
+ *   halves are folded by XOR, the class Go's map uses on CPUs without AES
+ *   and abseil's flat_hash_map uses). It distributes any keys, sequential
+ *   or structured, evenly over the buckets, at a few instructions per 8
+ *   bytes. It is not a cryptographic PRF: whoever can choose keys and time
+ *   the map (or read its layout) may learn enough about the seed to build
+ *   colliding keys, and then fill one bucket chain (operations on it grow
+ *   linear in its length; growth does not split keys whose hashes collide).
+ * - TOPHASH_F_SIPHASH: SipHash-2-4, a PRF under the 128-bit key (the
+ *   kernel's siphash(), as the network stack uses for its hash tables). Use
+ *   it when the keys come from whoever might want to attack the map (network
+ *   input, unprivileged users). About 10x the instructions of the default
+ *   for an 8-byte key.
+ *
+ * For comparison: the kernel's rhashtable hashes with jhash2 (or jhash)
+ * under a random 32-bit seed per table; jhash is not a PRF either, and a
+ * 32-bit seed can be searched. Go's map hashes with AES rounds under a
+ * per-process key on CPUs with AES, else with the same multiply-mix class
+ * as the default here, and a per-map random seed (hash0) on top; Go does
+ * not claim resistance to an adversary who can observe timing.
+ */
 /* hash(key) = the 8-byte key itself (native endian). CAP_SYS_ADMIN only. */
 #define TOPHASH_F_IDENTITY_HASH		(1U << 0)
-#define TOPHASH_F_ALL			(TOPHASH_F_IDENTITY_HASH)
+/* SipHash-2-4 instead of the default multiply-mix; not with IDENTITY_HASH. */
+#define TOPHASH_F_SIPHASH		(1U << 1)
+#define TOPHASH_F_ALL			(TOPHASH_F_IDENTITY_HASH | TOPHASH_F_SIPHASH)
 
 /**
  * struct tophash_create - argument of TOPHASH_IOC_CREATE
@@ -152,6 +182,7 @@ struct tophash_batch {
 #define TOPHASH_INFO_GROWING		(1U << 0) /* oldbuckets != NULL */
 #define TOPHASH_INFO_SAME_SIZE		(1U << 1) /* growth keeps B */
 #define TOPHASH_INFO_IDENTITY		(1U << 2) /* identity hash */
+#define TOPHASH_INFO_SIPHASH		(1U << 3) /* TOPHASH_F_SIPHASH */
 
 /**
  * struct tophash_info - argument of TOPHASH_IOC_INFO (all out but @size)

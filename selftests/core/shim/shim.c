@@ -17,8 +17,9 @@
 #include <sys/random.h>
 #include <sched.h>
 #include <unistd.h>
-#include <urcu/urcu-memb.h>
+#include <linux/rcupdate.h>
 #include <linux/siphash.h>
+#include <linux/seqlock.h>
 #include <linux/tracepoint.h>
 #include "th_shim.h"
 
@@ -360,25 +361,39 @@ static struct {
 } th_huge[TH_HUGE_MAX];
 static pthread_mutex_t th_huge_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* From this size on, bucket arrays are mappings of their own (see below). */
+#define TH_BIG		(64UL << 10)
+
 void *th_shim_kvzalloc(size_t size)
 {
-	size_t len = (size + TH_HUGE - 1) & ~(TH_HUGE - 1);
+	size_t align = size < TH_HUGE ? 4096 : TH_HUGE;
+	size_t len = (size + align - 1) & ~(align - 1), off;
 	uintptr_t base, p;
 	int i;
 
-	if (size < TH_HUGE)
+	if (size < TH_BIG)
 		return th_shim_alloc(size, true);
-	base = (uintptr_t)mmap(NULL, len + TH_HUGE, PROT_READ | PROT_WRITE,
+	base = (uintptr_t)mmap(NULL, len + align, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if ((void *)base == MAP_FAILED)
 		return NULL;
-	/* Keep exactly [p, p + len), p 2 MiB-aligned. */
-	p = (base + TH_HUGE - 1) & ~(TH_HUGE - 1);
+	/* Keep exactly [p, p + len), p aligned. */
+	p = (base + align - 1) & ~(align - 1);
 	if (p > base)
 		munmap((void *)base, p - base);
-	if (base + len + TH_HUGE > p + len)
-		munmap((void *)(p + len), base + len + TH_HUGE - (p + len));
-	madvise((void *)p, len, MADV_HUGEPAGE);
+	if (base + len + align > p + len)
+		munmap((void *)(p + len), base + len + align - (p + len));
+	if (align == TH_HUGE)
+		madvise((void *)p, len, MADV_HUGEPAGE);
+	/*
+	 * The kernel's allocator hands out memory mapped and zeroed: the
+	 * zeroing is paid here, at allocation, as there, and no page fault
+	 * comes later (a fault traps per 4 KiB page, which the kernel's
+	 * vmalloc and page allocator never do).
+	 */
+	if (madvise((void *)p, len, MADV_POPULATE_WRITE))
+		for (off = 0; off < len; off += 4096)
+			((volatile char *)p)[off] = 0;
 	pthread_mutex_lock(&th_huge_lock);
 	for (i = 0; i < TH_HUGE_MAX && th_huge[i].p; i++)
 		;
@@ -502,11 +517,55 @@ __attribute__((constructor)) static void th_shim_init(void)
 
 #define TH_RCU_MAX_THREADS	256
 
-/* TH_SHIM_BENCH: rcu_read_lock() is urcu's own (linux/rcupdate.h). */
+/*
+ * The urcu flavour: memb for the tests, whose readers' sections urcu tracks
+ * itself; qsbr for bench/native (TH_SHIM_BENCH), whose read side is the
+ * model of a kernel's below and whose grace periods qsbr gives.
+ */
 #ifdef TH_SHIM_BENCH
-#define TH_SHIM_URCU_DIRECT	1
+#define th_urcu(fn)	urcu_qsbr_##fn
 #else
-#define TH_SHIM_URCU_DIRECT	0
+#define th_urcu(fn)	urcu_memb_##fn
+#endif
+
+#ifdef TH_SHIM_BENCH
+/*
+ * bench/native's rcu_read_lock()/rcu_read_unlock() (linux/rcupdate.h): what
+ * Debian's 6.1 kernel (CONFIG_PREEMPT_RCU) runs, __rcu_read_lock() and
+ * __rcu_read_unlock(): an out-of-line call that counts the task's nesting,
+ * and on the way out a check of its "unlock special" word. The grace
+ * periods come from urcu-qsbr, whose readers cost nothing: the thread that
+ * reads is the one that waits for grace periods (the writer), and qsbr's
+ * synchronize_rcu() takes that thread offline while it waits.
+ */
+__thread int th_bench_rcu_nest;
+static __thread int th_bench_rcu_special;
+
+noinline void th_bench_rcu_read_lock(void)
+{
+	th_bench_rcu_nest++;
+	barrier();
+}
+
+noinline void th_bench_rcu_read_unlock(void)
+{
+	barrier();
+	if (--th_bench_rcu_nest == 0 &&
+	    unlikely(READ_ONCE(th_bench_rcu_special))) {
+		fprintf(stderr, "shim: rcu_read_unlock special\n");
+		abort();
+	}
+}
+
+static bool th_bench_reading(void)
+{
+	return th_bench_rcu_nest;
+}
+#else
+static bool th_bench_reading(void)
+{
+	return false;
+}
 #endif
 
 /* Each registered thread's unlock counter, on its own cache line. */
@@ -540,7 +599,7 @@ void th_rcu_register_thread(void)
 		abort();
 	}
 	th_rcu_me = &th_rcu_threads[i];
-	urcu_memb_register_thread();
+	th_urcu(register_thread)();
 }
 
 /* The slot stays: a later grace period still acquires its last unlock. */
@@ -550,7 +609,7 @@ void th_rcu_unregister_thread(void)
 		th_shim_error("rcu_unregister_thread", __FILE__, __LINE__);
 		return;
 	}
-	urcu_memb_unregister_thread();
+	th_urcu(unregister_thread)();
 	th_rcu_me = NULL;
 }
 
@@ -561,7 +620,7 @@ void th_rcu_read_lock(void)
 		abort();
 	}
 	if (th_rcu_nest++ == 0)
-		urcu_memb_read_lock();
+		th_urcu(read_lock)();
 }
 
 /*
@@ -576,7 +635,7 @@ void th_rcu_read_unlock(void)
 	}
 	if (--th_rcu_nest == 0) {
 		__atomic_store_n(&th_rcu_me->ctr, ++th_rcu_unlocks, __ATOMIC_RELEASE);
-		urcu_memb_read_unlock();
+		th_urcu(read_unlock)();
 	}
 }
 
@@ -588,7 +647,7 @@ void th_rcu_synchronize(void)
 		th_shim_error("synchronize_rcu inside a read-side section", __FILE__, __LINE__);
 		abort();
 	}
-	urcu_memb_synchronize_rcu();
+	th_urcu(synchronize_rcu)();
 	n = __atomic_load_n(&th_rcu_nthreads, __ATOMIC_ACQUIRE);
 	for (i = 0; i < n && i < TH_RCU_MAX_THREADS; i++)
 		(void)__atomic_load_n(&th_rcu_threads[i].ctr, __ATOMIC_ACQUIRE);
@@ -628,7 +687,7 @@ void th_rcu_call(struct rcu_head *head, void (*func)(struct rcu_head *))
 	pthread_mutex_unlock(&th_rcu_cb_lock);
 	/* Never from inside a read-side section: that grace period would wait on us. */
 	if (len >= __atomic_load_n(&th_rcu_batch, __ATOMIC_RELAXED) && !th_rcu_nest &&
-	    !(TH_SHIM_URCU_DIRECT && urcu_memb_read_ongoing()))
+	    !th_bench_reading())
 		th_rcu_flush();
 }
 
@@ -708,6 +767,21 @@ void th_shim_random_bytes(void *buf, size_t n)
 		p += got;
 		n -= (size_t)got;
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* seqcount readers (linux/seqlock.h)                                 */
+
+unsigned int th_shim_seqcount_wait(const seqcount_t *s)
+{
+	unsigned int v, spins = 0;
+
+	while ((v = __atomic_load_n(&s->sequence, __ATOMIC_ACQUIRE)) & 1) {
+		cpu_relax();
+		if (++spins % 128 == 0)
+			sched_yield();	/* the writer may be preempted */
+	}
+	return v;
 }
 
 /* ------------------------------------------------------------------ */

@@ -9,5 +9,6 @@
 #endif
 #define le64_to_cpu(x)	((u64)(x))
 #define cpu_to_le64(x)	((__le64)(x))
+#define le32_to_cpu(x)	((u32)(x))
 
 #endif

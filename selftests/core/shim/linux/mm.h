@@ -15,8 +15,11 @@
  * VM_ALLOW_HUGE_VMAP: a 2 MiB-aligned area, rounded up to 2 MiB, mapped
  * with PMD (2 MiB) pages when it can get them. Here: an aligned anonymous
  * mapping with MADV_HUGEPAGE (transparent huge pages, which the host gives
- * in its "madvise" mode). Below 2 MiB, malloc as for kzalloc() (the kernel
- * would hand out direct-map memory, itself mapped with large pages).
+ * in its "madvise" mode). From 64 KiB to 2 MiB, kmalloc's page allocator
+ * (direct-map memory, itself mapped with large pages): a mapping of its
+ * own. Either way the memory comes mapped and zeroed (MADV_POPULATE_WRITE),
+ * as the kernel's does: no page fault later. Below 64 KiB, malloc as for
+ * kzalloc().
  */
 void *th_shim_kvzalloc(size_t size);
 void th_shim_kvfree(void *p);

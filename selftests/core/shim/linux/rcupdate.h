@@ -10,16 +10,16 @@
 #define _TH_SHIM_LINUX_RCUPDATE_H
 
 /*
- * TH_SHIM_BENCH (bench/native only): urcu's read side inlined (_LGPL_SOURCE,
- * as liburcu advises for speed) and called directly, without the per-thread
- * counter that only gives ThreadSanitizer its edge: a kernel's
- * rcu_read_lock() is inline and nearly free, a call into the library with
- * a general-dynamic TLS lookup each way is not.
+ * TH_SHIM_BENCH (bench/native only): urcu-qsbr for the grace periods, and a
+ * read side that costs what Debian's kernel's does (shim.c's
+ * th_bench_rcu_read_lock()): urcu-memb's read side, 23 instructions a
+ * section with its TLS lookups, is far from a kernel's.
  */
-#if defined(TH_SHIM_BENCH) && !defined(_LGPL_SOURCE)
-#define _LGPL_SOURCE
+#ifdef TH_SHIM_BENCH
+#include <urcu/urcu-qsbr.h>	/* struct rcu_head; its API is called by shim.c */
+#else
+#include <urcu/urcu-memb.h>
 #endif
-#include <urcu/urcu-memb.h>	/* struct rcu_head; its API is called by shim.c */
 #include <linux/kernel.h>
 
 #undef rcu_dereference
@@ -31,8 +31,10 @@
 #define rcu_read_lock()		th_rcu_read_lock()
 #define rcu_read_unlock()	th_rcu_read_unlock()
 #else
-#define rcu_read_lock()		urcu_memb_read_lock()
-#define rcu_read_unlock()	urcu_memb_read_unlock()
+void th_bench_rcu_read_lock(void);
+void th_bench_rcu_read_unlock(void);
+#define rcu_read_lock()		th_bench_rcu_read_lock()
+#define rcu_read_unlock()	th_bench_rcu_read_unlock()
 #endif
 #define synchronize_rcu()	th_rcu_synchronize()
 #define call_rcu(head, fn)	th_rcu_call((head), (fn))
@@ -62,7 +64,7 @@
  * of rcu_dereference_protected() unevaluated, as without CONFIG_PROVE_RCU.
  */
 #define rcu_dereference(p)	__atomic_load_n(&(p), __ATOMIC_ACQUIRE)
-#define rcu_dereference_protected(p, c)	(p)
+#define rcu_dereference_protected(p, c)	((void)(0 && (c)), (p))
 #define rcu_assign_pointer(p, v)					\
 	__atomic_store_n(&(p), (__typeof__(p))(v), __ATOMIC_RELEASE)
 #endif

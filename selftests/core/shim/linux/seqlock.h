@@ -38,14 +38,22 @@ static inline void write_seqcount_end(seqcount_t *s)
 	__atomic_store_n(&s->sequence, v + 1, __ATOMIC_RELEASE);
 }
 
+/* The wait for an even count, yielding now and then (tests only). */
+unsigned int th_shim_seqcount_wait(const seqcount_t *s);
+
 static inline unsigned int read_seqcount_begin(const seqcount_t *s)
 {
-	unsigned int v, spins = 0;
+	unsigned int v = __atomic_load_n(&s->sequence, __ATOMIC_ACQUIRE);
 
-	while ((v = __atomic_load_n(&s->sequence, __ATOMIC_ACQUIRE)) & 1) {
-		cpu_relax();
-		if (++spins % 128 == 0)
-			sched_yield();	/* the writer may be preempted */
+	if (__builtin_expect(v & 1, 0)) {
+#ifdef TH_SHIM_BENCH
+		/* bench/native: the kernel's cpu_relax() loop, no call. */
+		do {
+			cpu_relax();
+		} while ((v = __atomic_load_n(&s->sequence, __ATOMIC_ACQUIRE)) & 1);
+#else
+		v = th_shim_seqcount_wait(s);
+#endif
 	}
 	return v;
 }
