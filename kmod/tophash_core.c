@@ -450,7 +450,7 @@ static inline bool th_too_many_overflow(u64 noverflow, u8 B)
 }
 
 /* Bucket arrays: kvmalloc warns above INT_MAX, so refuse those first. */
-static u8 *th_alloc_array(struct tophash_map *m, u8 B)
+static u8 *th_new_array(struct tophash_map *m, u8 B)
 {
 	size_t size;
 	u8 *arr;
@@ -466,11 +466,12 @@ static u8 *th_alloc_array(struct tophash_map *m, u8 B)
 	return arr;
 }
 
-static u8 *th_alloc_overflow(struct tophash_map *m)
+static u8 *th_new_overflow(struct tophash_map *m)
 {
 	size_t size = sizeof(struct th_ovf_hdr) + m->bucket_size;
-	struct th_ovf_hdr *h = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	struct th_ovf_hdr *h;
 
+	h = kzalloc(size, GFP_KERNEL_ACCOUNT);
 	if (!h)
 		return NULL;
 	h->size = size;
@@ -538,10 +539,11 @@ static void th_table_free_rcu(struct rcu_head *rcu)
 	kfree(t);
 }
 
-static struct tophash_table *th_alloc_table(struct tophash_map *m)
+static struct tophash_table *th_new_table(struct tophash_map *m)
 {
-	struct tophash_table *t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
+	struct tophash_table *t;
 
+	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
 	if (!t)
 		return NULL;
 	t->bucket_size = m->bucket_size;
@@ -549,6 +551,112 @@ static struct tophash_table *th_alloc_table(struct tophash_map *m)
 	m->bytes += sizeof(*t);
 	atomic64_add(sizeof(*t), &tophash_live_bytes);
 	return t;
+}
+
+/*
+ * The reserve (struct th_reserve): a write that may need more than one
+ * allocation (growth work, a growth's start) makes them all up front with
+ * th_reserve_fill(), before it changes anything. While the reserve holds
+ * something, th_alloc_table(), th_alloc_array() and th_alloc_overflow()
+ * take from it; th_reserve_drop() frees what the write did not use.
+ */
+static struct tophash_table *th_alloc_table(struct tophash_map *m)
+{
+	if (m->rsv.ntbl)
+		return m->rsv.tbl[--m->rsv.ntbl];
+	return th_new_table(m);
+}
+
+static u8 *th_alloc_array(struct tophash_map *m, u8 B)
+{
+	u8 *arr = m->rsv.arr;
+
+	if (arr && m->rsv.B == B) {
+		m->rsv.arr = NULL;
+		return arr;
+	}
+	return th_new_array(m, B);
+}
+
+static u8 *th_alloc_overflow(struct tophash_map *m)
+{
+	u8 *b = m->rsv.ovf;
+
+	if (!b)
+		return th_new_overflow(m);
+	m->rsv.ovf = th_overflow(m, b);
+	th_set_overflow(m, b, NULL);
+	return b;
+}
+
+/* Free what the write in progress reserved and did not use. */
+static noinline void th_reserve_release(struct tophash_map *m)
+{
+	struct th_reserve *r = &m->rsv;
+	u8 *b;
+
+	while (r->ntbl) {
+		struct tophash_table *t = r->tbl[--r->ntbl];
+
+		m->bytes -= sizeof(*t);
+		atomic64_sub(sizeof(*t), &tophash_live_bytes);
+		kfree(t);
+	}
+	if (r->arr) {
+		size_t size = th_nbuckets(r->B) * m->bucket_size;
+
+		m->bytes -= size;
+		atomic64_sub(size, &tophash_live_bytes);
+		kvfree(r->arr);
+		r->arr = NULL;
+	}
+	while ((b = r->ovf)) {
+		r->ovf = th_overflow(m, b);
+		m->bytes -= sizeof(struct th_ovf_hdr) + m->bucket_size;
+		th_free_overflow_now(b);
+	}
+}
+
+static inline void th_reserve_drop(struct tophash_map *m)
+{
+	if (unlikely(m->rsv.ntbl || m->rsv.arr || m->rsv.ovf))
+		th_reserve_release(m);
+}
+
+/*
+ * Reserve @ntbl tables, an array of @B when @arr, and @novf overflow
+ * buckets. Returns 0, or -ENOMEM with nothing reserved and nothing changed
+ * (m->bytes and the live bytes are back where they were).
+ */
+static noinline int th_reserve_fill(struct tophash_map *m, unsigned int ntbl,
+				    bool arr, u8 B, unsigned long novf)
+{
+	struct th_reserve *r = &m->rsv;
+	u8 *b;
+
+	for (; r->ntbl < ntbl; r->ntbl++) {
+		r->tbl[r->ntbl] = th_new_table(m);
+		if (!r->tbl[r->ntbl])
+			goto out_release;
+	}
+	if (arr) {
+		r->arr = th_new_array(m, B);
+		r->B = B;
+		if (!r->arr)
+			goto out_release;
+	}
+	for (; novf; novf--) {
+		b = th_new_overflow(m);
+		if (!b)
+			goto out_release;
+		th_set_overflow(m, b, r->ovf);
+		r->ovf = b;
+	}
+	return 0;
+
+out_release:
+	th_reserve_release(m);
+	return -ENOMEM;
 }
 
 /* Mark an array (and maybe its chains) to be freed with a retired table. */
@@ -1144,6 +1252,148 @@ static void th_advance_mark(struct tophash_map *m, struct tophash_table *t)
 }
 
 /*
+ * Planning a write's allocations (for th_reserve_fill()): a growth seen
+ * from its old array, as it is or as it would be once started.
+ */
+struct th_grow_plan {
+	struct tophash_table *t;	/* for the seed, which growth keeps */
+	u8 *oldarr;
+	unsigned long nold;
+	unsigned long nevacuate;
+	bool same_size;
+	unsigned int ntbl;		/* out: tables needed */
+	unsigned long novf;		/* out: overflow buckets needed */
+};
+
+/* Old bucket @i is evacuated, or will be by the work planned before. */
+static bool th_plan_evacuated(struct tophash_map *m, struct th_grow_plan *p,
+			      unsigned long i, unsigned long a, unsigned long b)
+{
+	return i == a || i == b || th_evacuated(th_bucket(m, p->oldarr, i));
+}
+
+/* th_advance_mark() from @nv, with old buckets @a and @b evacuated. */
+static unsigned long th_plan_advance(struct tophash_map *m,
+				     struct th_grow_plan *p, unsigned long nv,
+				     unsigned long a, unsigned long b)
+{
+	unsigned long stop;
+
+	nv++;
+	stop = min(nv + TH_EVAC_SCAN, p->nold);
+	while (nv != stop && th_plan_evacuated(m, p, nv, a, b))
+		nv++;
+	return nv;
+}
+
+/* Count old bucket @i's live entries by side into @n; its overflow needs. */
+static unsigned long th_plan_evacuate(struct tophash_map *m,
+				      struct th_grow_plan *p, unsigned long i,
+				      unsigned long *n)
+{
+	struct th_shape sh = TH_SHAPE(m);
+	unsigned int j;
+	u8 *b;
+
+	n[0] = 0;
+	n[1] = 0;
+	for (b = th_bucket(m, p->oldarr, i); b; b = th_overflow(m, b))
+		for (j = 0; j < TH_SLOTS; j++)
+			if (!th_is_empty(b[j]))
+				n[!p->same_size &&
+				  (th_hash_sh(m, sh, p->t, th_key(m, b, j)) &
+				   p->nold)]++;
+	return th_ovf_needed(n[0]) + th_ovf_needed(n[1]);
+}
+
+/* A chain without an empty slot: an insert into it needs a new bucket. */
+static bool th_chain_full(struct tophash_map *m, u8 *b)
+{
+	unsigned int j;
+
+	for (; b; b = th_overflow(m, b))
+		for (j = 0; j < TH_SLOTS; j++)
+			if (th_is_empty(b[j]))
+				return false;
+	return true;
+}
+
+/*
+ * What th_grow_work() for a key of @hash allocates, exactly as it will run
+ * it: the overflow buckets of its (at most two) evacuations and the table
+ * of a growth it completes; with @insert, the overflow bucket an insert of
+ * the key needs after it (the key's chain then full). Adds to p->ntbl and
+ * p->novf; changes nothing.
+ */
+static noinline void th_plan_grow_work(struct tophash_map *m,
+				       struct th_grow_plan *p, u64 hash,
+				       bool insert)
+{
+	unsigned long old = hash & (p->nold - 1), nv = p->nevacuate;
+	unsigned long second = ULONG_MAX, n[2], nins = 0;
+	int y = !p->same_size && (hash & p->nold);
+	bool fresh = false;
+
+	if (!th_evacuated(th_bucket(m, p->oldarr, old))) {
+		p->novf += th_plan_evacuate(m, p, old, n);
+		nins = n[y];
+		fresh = true;
+	}
+	if (old == nv)
+		nv = th_plan_advance(m, p, nv, old, second);
+	if (nv < p->nold) {
+		second = nv;
+		if (!th_plan_evacuated(m, p, second, old, ULONG_MAX))
+			p->novf += th_plan_evacuate(m, p, second, n);
+		nv = th_plan_advance(m, p, nv, old, second);
+	}
+	if (nv == p->nold)
+		p->ntbl++;
+	if (!insert)
+		return;
+	/*
+	 * An evacuation packs the chain from slot 0: full when it filled its
+	 * last bucket. A chain evacuated before is as it is now.
+	 */
+	if (fresh)
+		p->novf += nins && !(nins % TH_SLOTS);
+	else
+		p->novf += th_chain_full(m, th_bucket(m, p->t->buckets,
+						      hash & p->t->mask));
+}
+
+/* Reserve what growth work (and an insert after it) for @hash allocates. */
+static noinline int th_reserve_grow_work(struct tophash_map *m, u64 hash,
+					 bool insert)
+{
+	struct tophash_table *t = th_tbl(m);
+	struct th_grow_plan p = {
+		.t = t, .oldarr = t->oldbuckets, .nold = th_noldbuckets(t),
+		.nevacuate = m->nevacuate, .same_size = t->same_size,
+	};
+
+	th_plan_grow_work(m, &p, hash, insert);
+	return th_reserve_fill(m, p.ntbl, false, 0, p.novf);
+}
+
+/*
+ * Reserve what an insert of @hash that starts a growth allocates: the new
+ * table and array, then the growth work and the insert on the new table.
+ */
+static noinline int th_reserve_grow_start(struct tophash_map *m, u64 hash,
+					  bool bigger)
+{
+	struct tophash_table *t = th_tbl(m);
+	struct th_grow_plan p = {
+		.t = t, .oldarr = t->buckets, .nold = th_nbuckets(t->B),
+		.nevacuate = 0, .same_size = !bigger, .ntbl = 1,
+	};
+
+	th_plan_grow_work(m, &p, hash, true);
+	return th_reserve_fill(m, p.ntbl, true, t->B + bigger, p.novf);
+}
+
+/*
  * Go's growWork(): evacuate the old bucket that @bucket (an index into the
  * new table) comes from, then one more at nevacuate to keep growth moving;
  * when every old bucket is evacuated, finish the growth.
@@ -1231,6 +1481,7 @@ static __always_inline int th_assign(struct tophash_map *m, struct th_shape sh,
 	u64 w, match, empty;
 	unsigned long bucket;
 	u8 *head, *b, *last, *ins;
+	bool grew = false;
 	unsigned int i;
 	u8 top;
 	int err;
@@ -1241,9 +1492,16 @@ again:
 	top = th_top(hash);
 	bucket = hash & t->mask;
 	if (t->oldbuckets) {
+		/* Reserved already when this write started the growth. */
+		if (!grew) {
+			err = th_reserve_grow_work(m, hash, true);
+			if (err)
+				return err;
+		}
+		grew = true;
 		err = th_grow_work(m, bucket);
 		if (err)
-			return err;
+			goto out;
 		t = th_tbl(m);
 	}
 	ins = NULL;
@@ -1260,7 +1518,8 @@ again:
 			if (trace_tophash_assign_enabled())
 				th_trace_assign(m, key, b, i,
 						TH_ASSIGN_UPDATE);
-			return 0;
+			err = 0;
+			goto out;
 		}
 		/* The first empty slot of the chain takes a new key. */
 		empty = th_bytes_eq(w, TOPHASH_EMPTY_ONE) |
@@ -1274,12 +1533,21 @@ again:
 			break;
 	}
 
-	if (!t->oldbuckets &&
+	/*
+	 * A write that did growth work starts no growth: what it reserved
+	 * covered only that work and its insert.
+	 */
+	if (!grew && !t->oldbuckets &&
 	    (th_over_load_factor(m->count + 1, t->B) ||
 	     th_too_many_overflow(m->noverflow, t->B))) {
-		err = th_grow_start(m);
+		err = th_reserve_grow_start(m, hash,
+					    th_over_load_factor(m->count + 1, t->B));
 		if (err)
 			return err;
+		grew = true;
+		err = th_grow_start(m);
+		if (err)
+			goto out;
 		goto again;
 	}
 	if (ins) {
@@ -1288,8 +1556,9 @@ again:
 	} else {
 		/* The whole chain is full: @last is its tail. */
 		ins = th_alloc_overflow(m);
+		err = -ENOMEM;
 		if (!ins)
-			return -ENOMEM;
+			goto out;
 		th_link_overflow(m, last, ins);
 		m->noverflow++;
 		ins_i = 0;
@@ -1307,7 +1576,10 @@ again:
 	m->count++;
 	if (trace_tophash_assign_enabled())
 		th_trace_assign(m, key, ins, ins_i, kind);
-	return 0;
+	err = 0;
+out:
+	th_reserve_drop(m);
+	return err;
 }
 
 /* tophash_update() for the shape @sh, under m->lock. */
@@ -1806,7 +2078,11 @@ static __always_inline int th_delete_sh(struct tophash_map *m,
 		/* Only a delete that will succeed does growWork. */
 		if (!th_find(m, sh, t, key, hash, &i))
 			return -ENOENT;
+		err = th_reserve_grow_work(m, hash, false);
+		if (err)
+			return err;
 		err = th_grow_work(m, bucket);
+		th_reserve_drop(m);
 		if (err)
 			return err;
 		t = th_tbl(m);

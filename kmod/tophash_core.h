@@ -106,7 +106,27 @@ struct tophash_table {
  * @seq: write sections around in-place overwrites of live slots (value
  *	update, delete zeroing), one per stripe of primary-bucket indexes of
  *	the current array; lockless readers retry when one overlapped them
+ * @rsv: what the write in progress allocated before changing anything;
+ *	empty between writes (under @lock)
  */
+/**
+ * struct th_reserve - allocations made for one write before it changes the
+ *	map, so that it either fails with -ENOMEM having changed nothing or
+ *	cannot fail once it changed something (see th_reserve_fill())
+ * @tbl: table structures (a growth's start, its completion)
+ * @arr: the bucket array of a growth's start, of @B
+ * @ovf: overflow buckets, chained through their overflow links
+ * @ntbl: tables held in @tbl
+ * @B: log2 of @arr's buckets
+ */
+struct th_reserve {
+	struct tophash_table *tbl[2];
+	u8 *arr;
+	u8 *ovf;
+	u8 ntbl;
+	u8 B;
+};
+
 struct tophash_map {
 	struct mutex lock;
 	struct tophash_table __rcu *tbl;
@@ -129,6 +149,7 @@ struct tophash_map {
 	struct dentry *dbg;
 	struct rcu_head rcu;
 	seqcount_t seq[TH_SEQ_STRIPES];
+	struct th_reserve rsv;
 };
 
 /* Bytes allocated by every map of the module and not yet freed. */

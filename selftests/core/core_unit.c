@@ -762,6 +762,8 @@ static void op_with_every_failure(struct __test_metadata *_metadata,
 	int err;
 
 	for (k = 1;; k++) {
+		struct tophash_info before = tu_info(m), after;
+
 		calls0 = th_shim_alloc_calls();
 		fails0 = th_shim_alloc_failures();
 		th_shim_fail_nth(k);
@@ -776,6 +778,18 @@ static void op_with_every_failure(struct __test_metadata *_metadata,
 		why = model_matches(m);
 		ASSERT_EQ(NULL, why) TH_LOG("op %d key %#llx after failing allocation %lu: %s",
 					    op, key, k, why);
+		/* Not only the contents: growth progress, tables, bytes too. */
+		after = tu_info(m);
+		ASSERT_EQ(0, memcmp(&before, &after, sizeof(before)))
+			TH_LOG("op %d key %#llx failure %lu changed the map: nevacuate %llu->%llu bytes %llu->%llu B %u->%u flags %#x->%#x noverflow %llu->%llu noldoverflow %llu->%llu generation %llu->%llu",
+			       op, key, k, before.nevacuate, after.nevacuate,
+			       before.bytes, after.bytes, before.B, after.B,
+			       before.flags, after.flags, before.noverflow,
+			       after.noverflow, before.noldoverflow, after.noldoverflow,
+			       before.generation, after.generation);
+		rcu_barrier();
+		ASSERT_EQ(before.bytes, atomic64_read(&tophash_live_bytes))
+			TH_LOG("op %d failure %lu: live bytes not back", op, k);
 		hit[op][th_shim_last_failed_size() == tsize ? SITE_TABLE :
 			th_shim_last_failed_size() == osize ? SITE_OVERFLOW : SITE_ARRAY]++;
 	}
