@@ -31,7 +31,8 @@ KMOD_SRC := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h kmod/include/uapi/
 THCTL    := userspace/thctl
 TESTS    := selftests/tophash/tophash_test selftests/tophash/lifecycle_test selftests/tophash/semantics_test \
 	    selftests/tophash/stress_test selftests/tophash/slotreuse_test \
-	    selftests/tophash/trace_test
+	    selftests/tophash/trace_test selftests/tophash/contract_test \
+	    selftests/tophash/faultinject_test selftests/tophash/memcg_test selftests/tophash/fuzz_test
 
 # slotreuse: BPF object -> skeleton (build/bpf, generated) -> libbpf loader,
 # linked dynamically (mkinitramfs.sh copies the libraries ldd names).
@@ -194,6 +195,16 @@ check: | $(DEPS)
 demo: $(INITRD)
 	@bash scripts/kernel-version.sh $(KENV)
 	$(VMRUN) -t 600 -l $(BUILD)/demo/serial.log -- sh /opt/tophash/demo.sh
+
+# The in-guest ioctl fuzzer (selftests/tophash/fuzz_test.c), longer than
+# make check runs it: make fuzz-guest FUZZ_GUEST_SECONDS=600 [FUZZ_GUEST_SEED=0x...]
+FUZZ_GUEST_SECONDS ?= 600
+FUZZ_GUEST_SEED ?=
+.PHONY: fuzz-guest
+fuzz-guest: $(INITRD)
+	$(VMRUN) -t $$(( $(FUZZ_GUEST_SECONDS) * 2 + 300 )) -l $(BUILD)/fuzz-guest/serial.log -- \
+		"insmod /opt/tophash/tophash.ko && TOPHASH_FUZZ_SECONDS=$(FUZZ_GUEST_SECONDS) \
+		$(if $(FUZZ_GUEST_SEED),TOPHASH_FUZZ_SEED=$(FUZZ_GUEST_SEED)) /opt/tophash/fuzz_test"
 
 # An interactive-ish run: make shell CMD='thctl shell < /dev/null'
 shell: $(INITRD)

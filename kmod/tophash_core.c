@@ -458,6 +458,8 @@ static u8 *th_new_array(struct tophash_map *m, u8 B)
 	if (B >= 32 || check_mul_overflow(th_nbuckets(B), (size_t)m->bucket_size,
 					  &size) || size > INT_MAX)
 		return NULL;
+	if (th_fail_alloc())
+		return NULL;
 	arr = kvzalloc(size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (arr) {
 		m->bytes += size;
@@ -471,6 +473,8 @@ static u8 *th_new_overflow(struct tophash_map *m)
 	size_t size = sizeof(struct th_ovf_hdr) + m->bucket_size;
 	struct th_ovf_hdr *h;
 
+	if (th_fail_alloc())
+		return NULL;
 	h = kzalloc(size, GFP_KERNEL_ACCOUNT);
 	if (!h)
 		return NULL;
@@ -567,6 +571,8 @@ static struct tophash_table *th_new_table(struct tophash_map *m)
 {
 	struct tophash_table *t;
 
+	if (th_fail_alloc())
+		return NULL;
 	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
 	if (!t)
 		return NULL;
@@ -1736,8 +1742,9 @@ static __always_inline int th_update_sh(struct tophash_map *m,
  *
  * Context: process context, may sleep; takes m->lock.
  * Return: 0; -EEXIST (NOEXIST, key present), -ENOENT (EXIST, key missing),
- *	-E2BIG (new key, map holds max_entries), -ENOMEM. On error the map's
- *	contents are unchanged.
+ *	-E2BIG (new key, map holds max_entries), -ENOMEM. On error the map is
+ *	unchanged: contents, growth progress and bytes (what the write may
+ *	allocate is reserved before it changes anything, th_reserve_fill()).
  */
 int tophash_update(struct tophash_map *m, const void *key, const void *val,
 		   u32 flags)
@@ -2239,8 +2246,8 @@ static __always_inline int th_delete_sh(struct tophash_map *m,
  * when nothing follows it. The seed is re-drawn when the map becomes empty.
  *
  * Context: process context, may sleep; takes m->lock.
- * Return: 0, -ENOENT, or -ENOMEM (growth work could not allocate; the map's
- *	contents are unchanged).
+ * Return: 0, -ENOENT, or -ENOMEM (growth work could not allocate; the map
+ *	is unchanged, growth progress included).
  */
 int tophash_delete(struct tophash_map *m, const void *key)
 {

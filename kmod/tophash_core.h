@@ -155,6 +155,30 @@ struct tophash_map {
 /* Bytes allocated by every map of the module and not yet freed. */
 extern atomic64_t tophash_live_bytes;
 
+/*
+ * Allocation failure injection: every allocation of tophash.ko asks
+ * th_fail_alloc() first and fails when it says so. Its knobs are the
+ * kernel's fault-injection attributes (Documentation/fault-injection/) in
+ * debugfs tophash/fail_alloc/; "space" N with "times" 1 fails the Nth
+ * allocation from then on. Only in kernels with
+ * CONFIG_FAULT_INJECTION_DEBUG_FS (our debug kernels); never fails elsewhere.
+ */
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+#include <linux/fault-inject.h>
+
+extern struct fault_attr tophash_fail_alloc_attr;
+
+static inline bool th_fail_alloc(void)
+{
+	return should_fail(&tophash_fail_alloc_attr, 1);
+}
+#else
+static inline bool th_fail_alloc(void)
+{
+	return false;
+}
+#endif
+
 struct tophash_map *tophash_map_new(struct tophash_create *c);
 void tophash_map_free(struct tophash_map *m);
 

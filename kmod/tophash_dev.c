@@ -11,10 +11,27 @@
 #include <linux/capability.h>
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
+#include <linux/mm.h>
+#include <linux/highmem.h>
 #include "tophash_core.h"
 
 static DEFINE_IDA(tophash_ida);
 static struct dentry *tophash_dbg_root;
+
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+DECLARE_FAULT_ATTR(tophash_fail_alloc_attr);
+
+/* debugfs tophash/fail_alloc/: the knobs of th_fail_alloc(). */
+static void th_fail_alloc_init(void)
+{
+	fault_create_debugfs_attr("fail_alloc", tophash_dbg_root,
+				  &tophash_fail_alloc_attr);
+}
+#else
+static void th_fail_alloc_init(void)
+{
+}
+#endif
 
 /* Scratch buffers for one op: key and value copied from/to userspace. */
 struct th_op_buf {
@@ -23,9 +40,21 @@ struct th_op_buf {
 };
 
 /*
+ * The argument rule of every ioctl: an ioctl that changes the map and writes
+ * results back must be unable to fail after the change. So it reads its
+ * argument with th_get_arg(), then pins the output bytes with th_out_pin()
+ * (this fails with -EFAULT for a read-only or unmapped page, before anything
+ * changed), changes the map, and writes the results with th_out_write(),
+ * through the pinned pages, which cannot fail: neither an mprotect() nor a
+ * munmap() racing the ioctl can make it fail. A refused op (any error)
+ * writes nothing back. Ioctls that do not change the map (INFO, LAYOUT,
+ * LOOKUP) write with copy_to_user() and may fail with -EFAULT at the end.
+ */
+
+/*
  * Read an extensible argument: the first __u32 is its size; accept any size
  * from @min up, as copy_struct_from_user() does (unknown trailing fields
- * must be zero). Returns the user's size or a negative errno.
+ * must be zero, else -E2BIG). Returns the user's size or a negative errno.
  */
 static int th_get_arg(void *dst, size_t ksize, size_t min,
 		      const void __user *uarg)
@@ -35,7 +64,7 @@ static int th_get_arg(void *dst, size_t ksize, size_t min,
 
 	if (get_user(usize, (const u32 __user *)uarg))
 		return -EFAULT;
-	if (usize < min || usize > PAGE_SIZE)
+	if (usize < min)
 		return -EINVAL;
 	err = copy_struct_from_user(dst, ksize, uarg, usize);
 	if (err)
@@ -48,6 +77,66 @@ static int th_put_arg(void __user *uarg, const void *src, size_t ksize,
 		      size_t usize)
 {
 	return copy_to_user(uarg, src, min(ksize, usize)) ? -EFAULT : 0;
+}
+
+/*
+ * The output bytes of an argument, pinned for writing: at most two pages,
+ * as an argument structure is smaller than a page.
+ */
+struct th_uout {
+	struct page *pages[2];
+	unsigned int npages;
+	unsigned int off;
+	unsigned int len;
+};
+
+/*
+ * Pin the first min(@ksize, @usize) bytes at @uarg for writing. Returns 0 or
+ * -EFAULT (a page that is not mapped writable); nothing is pinned then.
+ */
+static int th_out_pin(struct th_uout *o, void __user *uarg, size_t ksize,
+		      size_t usize)
+{
+	unsigned long start = untagged_addr((unsigned long)uarg);
+	int n;
+
+	o->len = min(ksize, usize);
+	o->off = offset_in_page(start);
+	o->npages = DIV_ROUND_UP(o->off + o->len, PAGE_SIZE);
+	n = pin_user_pages_fast(start & PAGE_MASK, o->npages, FOLL_WRITE,
+				o->pages);
+	if (n == o->npages)
+		return 0;
+	if (n > 0)
+		unpin_user_pages(o->pages, n);
+	o->npages = 0;
+	return -EFAULT;
+}
+
+/* Unpin without writing: the op was refused. */
+static void th_out_release(struct th_uout *o)
+{
+	unpin_user_pages(o->pages, o->npages);
+	o->npages = 0;
+}
+
+/* Write @src to the pinned bytes, then unpin them; cannot fail. */
+static void th_out_write(struct th_uout *o, const void *src)
+{
+	unsigned int i, off = o->off, done = 0;
+
+	for (i = 0; i < o->npages; i++) {
+		unsigned int n = min_t(unsigned int, o->len - done,
+				       PAGE_SIZE - off);
+		void *va = kmap_local_page(o->pages[i]);
+
+		memcpy(va + off, src + done, n);
+		kunmap_local(va);
+		done += n;
+		off = 0;
+	}
+	unpin_user_pages_dirty_lock(o->pages, o->npages, true);
+	o->npages = 0;
 }
 
 /* Check create arguments and fill in defaults; the identity check is the caller's. */
@@ -75,6 +164,8 @@ static int th_map_setup(struct tophash_map *m, struct tophash_create *c)
 {
 	int id, err;
 
+	if (th_fail_alloc())
+		return -ENOMEM;
 	id = ida_alloc_min(&tophash_ida, 1, GFP_KERNEL);
 	if (id < 0)
 		return id;
@@ -100,6 +191,7 @@ static void th_map_teardown(struct tophash_map *m)
 static int th_ioc_create(struct tophash_map *m, void __user *uarg)
 {
 	struct tophash_create c;
+	struct th_uout out;
 	int usize, err;
 
 	usize = th_get_arg(&c, sizeof(c), TOPHASH_CREATE_SIZE_VER0, uarg);
@@ -110,18 +202,16 @@ static int th_ioc_create(struct tophash_map *m, void __user *uarg)
 		return err;
 	if ((c.flags & TOPHASH_F_IDENTITY_HASH) && !capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	/*
-	 * Check that the result can be written back before creating, so that
-	 * a bad pointer fails with nothing created.
-	 */
-	err = th_put_arg(uarg, &c, sizeof(c), usize);
+	err = th_out_pin(&out, uarg, sizeof(c), usize);
 	if (err)
 		return err;
 	err = th_map_setup(m, &c);
-	if (err)
+	if (err) {
+		th_out_release(&out);	/* refused: the struct stays as it was */
 		return err;
-	/* The map exists now; should this fail, INFO still tells its id. */
-	return th_put_arg(uarg, &c, sizeof(c), usize);
+	}
+	th_out_write(&out, &c);
+	return 0;
 }
 
 /**
@@ -145,7 +235,7 @@ struct tophash_map *tophash_map_new(struct tophash_create *c)
 	err = th_check_create(c);
 	if (err)
 		return ERR_PTR(err);
-	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	m = th_fail_alloc() ? NULL : kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
 	if (!m)
 		return ERR_PTR(-ENOMEM);
 	tophash_map_init(m);
@@ -232,7 +322,7 @@ static int th_ioc_op(struct tophash_map *m, u32 op, void __user *uarg)
 	err = th_get_arg(&o, sizeof(o), TOPHASH_OP_SIZE_VER0, uarg);
 	if (err < 0)
 		return err;
-	buf = kmalloc(sizeof(*buf), GFP_KERNEL);
+	buf = th_fail_alloc() ? NULL : kmalloc(sizeof(*buf), GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
 	err = th_do_op(m, buf, op, o.flags, o.key, o.value);
@@ -246,6 +336,7 @@ static int th_ioc_batch(struct tophash_map *m, void __user *uarg)
 	struct tophash_batch_op op;
 	struct tophash_batch bt;
 	struct th_op_buf *buf;
+	struct th_uout out;
 	int usize, err = 0;
 	u32 i;
 
@@ -257,9 +348,15 @@ static int th_ioc_batch(struct tophash_map *m, void __user *uarg)
 		th_put_arg(uarg, &bt, sizeof(bt), usize);
 		return -EINVAL;
 	}
-	buf = kmalloc(sizeof(*buf), GFP_KERNEL);
-	if (!buf)
+	/* @done must reach the caller whatever the ops do: pin it first. */
+	err = th_out_pin(&out, uarg, sizeof(bt), usize);
+	if (err)
+		return err;
+	buf = th_fail_alloc() ? NULL : kmalloc(sizeof(*buf), GFP_KERNEL);
+	if (!buf) {
+		th_out_release(&out);
 		return -ENOMEM;
+	}
 	uops = u64_to_user_ptr(bt.ops);
 	for (i = 0; i < bt.count; i++) {
 		if (copy_from_user(&op, &uops[i], sizeof(op))) {
@@ -273,8 +370,7 @@ static int th_ioc_batch(struct tophash_map *m, void __user *uarg)
 	}
 	kfree(buf);
 	bt.done = i;
-	if (th_put_arg(uarg, &bt, sizeof(bt), usize))
-		return -EFAULT;
+	th_out_write(&out, &bt);
 	return err;
 }
 
@@ -294,6 +390,7 @@ static int th_ioc_info(struct tophash_map *m, void __user *uarg)
 static int th_ioc_clear(struct tophash_map *m, void __user *uarg)
 {
 	struct tophash_clear cl;
+	struct th_uout out;
 	int usize, err;
 
 	usize = th_get_arg(&cl, sizeof(cl), TOPHASH_CLEAR_SIZE_VER0, uarg);
@@ -301,10 +398,16 @@ static int th_ioc_clear(struct tophash_map *m, void __user *uarg)
 		return usize;
 	if (cl.pad)
 		return -EINVAL;
-	err = tophash_clear(m, &cl);
+	err = th_out_pin(&out, uarg, sizeof(cl), usize);
 	if (err)
 		return err;
-	return th_put_arg(uarg, &cl, sizeof(cl), usize);
+	err = tophash_clear(m, &cl);
+	if (err) {
+		th_out_release(&out);
+		return err;
+	}
+	th_out_write(&out, &cl);
+	return 0;
 }
 
 /* Layout records go straight to userspace from under the map lock. */
@@ -484,8 +587,9 @@ static void th_dbg_add(struct tophash_map *m)
 
 static int tophash_open(struct inode *inode, struct file *file)
 {
-	struct tophash_map *m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	struct tophash_map *m;
 
+	m = th_fail_alloc() ? NULL : kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
 	if (!m)
 		return -ENOMEM;
 	tophash_map_init(m);
@@ -525,6 +629,7 @@ static int __init tophash_init(void)
 	tophash_dbg_root = debugfs_create_dir("tophash", NULL);
 	debugfs_create_file("live_bytes", 0400, tophash_dbg_root, NULL,
 			    &th_live_bytes_fops);
+	th_fail_alloc_init();
 	err = misc_register(&tophash_misc);
 	if (err)
 		goto out_remove_dbg;

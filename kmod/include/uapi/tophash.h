@@ -7,10 +7,20 @@
  *
  * Every argument structure starts with a __u32 @size that userspace sets to
  * sizeof() the structure it was built against. The kernel accepts any size
- * from the first published version (TOPHASH_*_SIZE_VER0) up: fields the
- * kernel does not know must be zero (else E2BIG), fields userspace does not
- * know are treated as zero, and output is truncated to @size. This is the
- * openat2()/clone3() convention, so the structures can grow.
+ * from the first published version (TOPHASH_*_SIZE_VER0) up, above a page
+ * too: fields the kernel does not know must be zero (else E2BIG), fields
+ * userspace does not know are treated as zero, and output is truncated to
+ * @size. This is copy_struct_from_user()'s convention, so the structures
+ * can grow.
+ *
+ * Output is all or nothing. An ioctl that changes the map and writes results
+ * back (CREATE, CLEAR, BATCH) first makes sure it can write them: when the
+ * argument's output bytes are not writable (a read-only or unmapped page) it
+ * fails with EFAULT before changing anything, and once the map changed the
+ * results are written whatever the caller does to the page meanwhile
+ * (mprotect, munmap). A refused ioctl (any error but a BATCH op's, see
+ * struct tophash_batch) writes nothing to its argument: a refused CREATE
+ * leaves the caller's struct as it was.
  *
  * Errors (returned as -1 with errno):
  *   EINVAL  a bad size, flag or parameter (IDENTITY_HASH with SIPHASH, too);
@@ -162,10 +172,15 @@ struct tophash_batch_op {
  * @size: sizeof(struct tophash_batch)
  * @count: number of entries at @ops, 1..TOPHASH_BATCH_MAX
  * @ops: user pointer to @count struct tophash_batch_op
- * @done: out: ops completed. Ops run in order and the batch stops at the
- *	first that fails: the ioctl then returns that op's error and @done is
- *	its index; the ops before it stay done. Ignored on input; 0 when the
- *	batch header itself is refused (EINVAL).
+ * @done: out: ops completed. A batch is not atomic: ops run in order, each
+ *	as its own UPDATE/LOOKUP/DELETE, and the batch stops at the first that
+ *	fails (a bad op or flag: EINVAL; a bad pointer in the op, its key or
+ *	value, or a LOOKUP's output: EFAULT; or the op's own ENOENT, EEXIST,
+ *	E2BIG, ENOMEM). The ioctl then returns that error, @done is the failed
+ *	op's index, the ops before it stay done and the failed op changed
+ *	nothing. @done is always written when any op ran. Ignored on input;
+ *	0 when the batch header itself is refused (EINVAL); when the header's
+ *	@done cannot be written (EFAULT) no op runs.
  * @pad: must be zero
  */
 struct tophash_batch {
