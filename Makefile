@@ -28,7 +28,7 @@ UCFLAGS  := -O2 -g -Wall -Wextra -Werror -std=gnu11 -Ikmod/include/uapi
 ULDFLAGS := -static
 
 KMOD_SRC := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h kmod/include/uapi/*.h)) kmod/Kbuild Kbuild
-THCTL    := userspace/thctl
+THCTL    := userspace/thctl/thctl
 TESTS    := selftests/tophash/tophash_test selftests/tophash/lifecycle_test selftests/tophash/semantics_test \
 	    selftests/tophash/stress_test selftests/tophash/slotreuse_test \
 	    selftests/tophash/trace_test
@@ -37,7 +37,7 @@ TESTS    := selftests/tophash/tophash_test selftests/tophash/lifecycle_test self
 # linked dynamically (mkinitramfs.sh copies the libraries ldd names).
 SLOTREUSE := userspace/slotreuse
 BPFOUT    := $(BUILD)/bpf
-BPFCFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 \
+BPFCFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Ikmod/include/uapi \
 	-I/usr/include/x86_64-linux-gnu
 
 .PHONY: all deps module userspace selftests initramfs check checkpatch sparse setup-check debug-kernels-bg \
@@ -57,12 +57,22 @@ module: kmod/tophash.ko
 kmod/tophash.ko: $(KMOD_SRC) | $(DEPS)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
+# libtophash (userspace/lib/): the ioctl wrappers, the layout decoder and the
+# slot-state characters that thctl and the kselftests share.
+LIBTH     := $(BUILD)/lib/libtophash.a
+LIBTH_SRC := userspace/lib/libtophash.c userspace/lib/libtophash.h kmod/include/uapi/tophash.h
+$(LIBTH): $(LIBTH_SRC) | $(DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(UCFLAGS) -c -o $(BUILD)/lib/libtophash.o $<
+	rm -f $@ && ar rcs $@ $(BUILD)/lib/libtophash.o
+
 userspace: $(THCTL)
-$(THCTL): userspace/thctl.c kmod/include/uapi/tophash.h | $(DEPS)
-	$(CC) $(UCFLAGS) -o $@ $< $(ULDFLAGS)
+THCTL_SRC := $(wildcard userspace/thctl/*.c)
+$(THCTL): $(THCTL_SRC) userspace/thctl/thctl.h $(LIBTH) | $(DEPS)
+	$(CC) $(UCFLAGS) -Iuserspace/lib -o $@ $(THCTL_SRC) $(LIBTH) $(ULDFLAGS)
 
 # slotreuse: the BPF object, its skeleton (generated), the loader.
-$(BPFOUT)/slotreuse.bpf.o: bpf/slotreuse.bpf.c bpf/slotreuse.h | $(DEPS)
+$(BPFOUT)/slotreuse.bpf.o: bpf/slotreuse.bpf.c bpf/slotreuse.h kmod/include/uapi/tophash.h | $(DEPS)
 	@mkdir -p $(dir $@)
 	clang $(BPFCFLAGS) -c $< -o $@
 
@@ -70,14 +80,14 @@ $(BPFOUT)/slotreuse.skel.h: $(BPFOUT)/slotreuse.bpf.o
 	bpftool gen skeleton $< name slotreuse_bpf > $@.tmp
 	mv $@.tmp $@
 
-$(SLOTREUSE): userspace/slotreuse.c bpf/slotreuse.h $(BPFOUT)/slotreuse.skel.h | $(DEPS)
+$(SLOTREUSE): userspace/slotreuse.c bpf/slotreuse.h kmod/include/uapi/tophash.h $(BPFOUT)/slotreuse.skel.h | $(DEPS)
 	$(CC) $(UCFLAGS) -Ibpf -I$(BPFOUT) -o $@ $< -lbpf -lelf -lz
 
 selftests: $(TESTS)
 selftests/tophash/%: selftests/tophash/%.c selftests/tophash/tophash_util.h \
-		kmod/include/uapi/tophash.h | $(DEPS)
+		kmod/include/uapi/tophash.h $(LIBTH) | $(DEPS)
 	$(CC) $(UCFLAGS) -Wno-unused-parameter -Wno-sign-compare -I$(KSRC)/tools/testing/selftests \
-		-o $@ $< $(ULDFLAGS) -lpthread
+		-Iuserspace/lib -o $@ $< $(LIBTH) $(ULDFLAGS) -lpthread
 
 # What every guest initramfs holds; $(1) is the directory of the modules.
 GUEST_FILES = $(THCTL) $(SLOTREUSE) $(TESTS) selftests/tophash/run.sh \
