@@ -27,7 +27,7 @@ CC       ?= gcc
 UCFLAGS  := -O2 -g -Wall -Wextra -Werror -std=gnu11 -Ikmod/include/uapi
 ULDFLAGS := -static
 
-KMOD_SRC := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h kmod/include/uapi/*.h)) kmod/Kbuild Kbuild
+KMOD_SRC := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h kmod/include/uapi/*.h kmod/include/linux/*.h)) kmod/Kbuild Kbuild
 THCTL    := userspace/thctl/thctl
 TESTS    := selftests/tophash/tophash_test selftests/tophash/lifecycle_test selftests/tophash/semantics_test \
 	    selftests/tophash/stress_test selftests/tophash/slotreuse_test \
