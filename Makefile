@@ -124,6 +124,7 @@ checkpatch: | $(DEPS)
 
 # sparse on kmod/: __rcu, __user and endianness annotations; any warning fails.
 sparse: | $(DEPS)
+	@command -v sparse >/dev/null || { echo "sparse: not installed (bash scripts/deps.sh check)" >&2; exit 1; }
 	touch kmod/*.c
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 CHECK=sparse modules 2>&1 | tee $(BUILD)/sparse.log
 	@! grep -E "warning|error" $(BUILD)/sparse.log
