@@ -93,20 +93,23 @@ TEST(a_small_memory_max_gives_a_clean_enomem_and_loses_nothing)
 		inserted[n++] = k;
 	}
 	ASSERT_GT(NMAX, n) TH_LOG("memory.max never refused an insert");
-	cur1 = th_read_ll(CG "/memory.current");
 	ASSERT_EQ(0, th_info(fd, &in));
-	TH_LOG("memory.max %lld: %lu inserts, then ENOMEM; map %llu bytes, memory.current %lld -> %lld",
-	       limit, n, (unsigned long long)in.bytes, cur0, cur1);
 	EXPECT_EQ(n, in.count);
-	/* Most of the charge is the map's tables, growing from its first. */
-	EXPECT_LT(512 << 10, cur1 - cur0) TH_LOG("the map's growth is not charged here");
 
 	/*
-	 * Raise the limit before reading the map back: a page fault of this
-	 * task at the limit would have nobody to OOM-kill. Lookups change
-	 * nothing, so the contents are those the refused insert left.
+	 * Raise the limit before reading anything back: a page fault of this
+	 * task at the limit would have nobody to OOM-kill, and reading
+	 * memory.current allocates too (at the limit the read failed with
+	 * ENOMEM). The map's tables stay charged, so memory.current still
+	 * shows them. Lookups change nothing, so the contents are those the
+	 * refused insert left.
 	 */
 	ASSERT_EQ(0, cg_write(CG "/memory.max", "max"));
+	cur1 = th_read_ll(CG "/memory.current");
+	TH_LOG("memory.max %lld: %lu inserts, then ENOMEM; map %llu bytes, memory.current %lld -> %lld",
+	       limit, n, (unsigned long long)in.bytes, cur0, cur1);
+	/* Most of the charge is the map's tables, growing from its first. */
+	EXPECT_LT(512 << 10, cur1 - cur0) TH_LOG("the map's growth is not charged here");
 	/* The refused key is absent, every other one present and intact. */
 	EXPECT_EQ(-ENOENT, th_get(fd, &k, got));
 	for (i = 0; i < n; i++) {
