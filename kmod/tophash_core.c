@@ -1005,7 +1005,9 @@ static __always_inline int th_evacuate_sh(struct tophash_map *m,
 			th_publish_slot(d->b, d->i, top);
 			d->i++;
 		}
-		if (trace_tophash_evacuate_enabled())
+		/* Each event on its own: the drops need the notes too. */
+		if (trace_tophash_evacuate_enabled() ||
+		    trace_tophash_evacuate_drop_enabled())
 			ndeleted += th_evac_note(m, t, oldbucket, b, depth, memo);
 	}
 
@@ -1036,15 +1038,17 @@ static __always_inline int th_evacuate_sh(struct tophash_map *m,
 		m->noldoverflow--;
 		th_retire_overflow(m, b);
 	}
-	if (trace_tophash_evacuate_enabled()) {
-		u64 ns = t0 ? ktime_get_ns() - t0 : 0;
-
+	if (trace_tophash_evacuate_drop_enabled()) {
 		for (k = 0; k < min_t(u32, depth, TH_EVAC_MEMO); k++)
 			if (memo[k].empty)
 				trace_tophash_evacuate_drop(m->id, t->oldgen,
 							    oldbucket, k,
 							    memo[k].empty,
 							    memo[k].deleted);
+	}
+	if (trace_tophash_evacuate_enabled()) {
+		u64 ns = t0 ? ktime_get_ns() - t0 : 0;
+
 		trace_tophash_evacuate(m->id, t->oldgen, t->gen, oldbucket, depth,
 				       n[0], n[1], ndeleted, depth - 1,
 				       m->nevacuate, t->same_size, ns);
