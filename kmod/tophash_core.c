@@ -479,26 +479,53 @@ static u8 *th_alloc_overflow(struct tophash_map *m)
 	return (u8 *)(h + 1);
 }
 
-static void th_free_overflow_now(u8 *b)
+static inline struct th_ovf_hdr *th_ovf_hdr(u8 *b)
 {
-	struct th_ovf_hdr *h = (struct th_ovf_hdr *)b - 1;
+	return (struct th_ovf_hdr *)b - 1;
+}
 
+/*
+ * Freeing, one helper per kind of object. A th_free_*() gives the memory
+ * back and takes it off tophash_live_bytes; the map's own count (m->bytes)
+ * drops where the object leaves the map: in th_retire_*() for objects
+ * readers may still see, in th_unalloc_*() for ones no reader ever saw.
+ */
+static void th_free_overflow(struct th_ovf_hdr *h)
+{
 	atomic64_sub(h->size, &tophash_live_bytes);
 	kfree(h);
 }
 
 static void th_free_overflow_rcu(struct rcu_head *rcu)
 {
-	struct th_ovf_hdr *h = container_of(rcu, struct th_ovf_hdr, rcu);
+	th_free_overflow(container_of(rcu, struct th_ovf_hdr, rcu));
+}
 
-	atomic64_sub(h->size, &tophash_live_bytes);
-	kfree(h);
+static void th_free_array(u8 *arr, size_t size)
+{
+	atomic64_sub(size, &tophash_live_bytes);
+	kvfree(arr);
+}
+
+static void th_free_table(struct tophash_table *t)
+{
+	atomic64_sub(sizeof(*t), &tophash_live_bytes);
+	kfree(t);
+}
+
+/* Undo th_alloc_overflow() of a bucket that was never linked. */
+static void th_unalloc_overflow(struct tophash_map *m, u8 *b)
+{
+	struct th_ovf_hdr *h = th_ovf_hdr(b);
+
+	m->bytes -= h->size;
+	th_free_overflow(h);
 }
 
 /* Hand an unlinked overflow bucket to RCU; readers may still be in it. */
 static void th_retire_overflow(struct tophash_map *m, u8 *b)
 {
-	struct th_ovf_hdr *h = (struct th_ovf_hdr *)b - 1;
+	struct th_ovf_hdr *h = th_ovf_hdr(b);
 
 	m->bytes -= h->size;
 #ifdef TH_WEAKEN_GRACE
@@ -526,16 +553,13 @@ static void th_table_free_rcu(struct rcu_head *rcu)
 			while (b) {
 				u8 *next = *(u8 **)(b + t->ovf_off);
 
-				th_free_overflow_now(b);
+				th_free_overflow(th_ovf_hdr(b));
 				b = next;
 			}
 		}
-		atomic64_sub(t->dead[d].nbuckets * t->bucket_size,
-			     &tophash_live_bytes);
-		kvfree(arr);
+		th_free_array(arr, t->dead[d].nbuckets * t->bucket_size);
 	}
-	atomic64_sub(sizeof(*t), &tophash_live_bytes);
-	kfree(t);
+	th_free_table(t);
 }
 
 static struct tophash_table *th_alloc_table(struct tophash_map *m)
@@ -551,9 +575,38 @@ static struct tophash_table *th_alloc_table(struct tophash_map *m)
 	return t;
 }
 
-/* Mark an array (and maybe its chains) to be freed with a retired table. */
-static void th_doom(struct tophash_map *m, struct tophash_table *t, int slot,
-		    u8 *arr, unsigned long nbuckets, bool chains)
+/* Undo th_alloc_table() of a table that was never published. */
+static void th_unalloc_table(struct tophash_map *m, struct tophash_table *t)
+{
+	m->bytes -= sizeof(*t);
+	th_free_table(t);
+}
+
+/* A new table of 2^@B zeroed buckets: the table first, then its array. */
+static struct tophash_table *th_alloc_table_buckets(struct tophash_map *m, u8 B)
+{
+	struct tophash_table *t = th_alloc_table(m);
+
+	if (!t)
+		return NULL;
+	th_set_B(t, B);
+	t->buckets = th_alloc_array(m, B);
+	if (!t->buckets) {
+		th_unalloc_table(m, t);
+		return NULL;
+	}
+	return t;
+}
+
+/*
+ * Attach bucket array @arr (with its overflow chains when @chains) to table
+ * @t, which is being retired: th_table_free_rcu() frees it with @t after the
+ * grace period. @arr leaves the map's byte count now.
+ */
+static void th_retire_array_with_table(struct tophash_map *m,
+				       struct tophash_table *t, int slot,
+				       u8 *arr, unsigned long nbuckets,
+				       bool chains)
 {
 	t->dead[slot].buckets = arr;
 	t->dead[slot].nbuckets = nbuckets;
@@ -561,7 +614,17 @@ static void th_doom(struct tophash_map *m, struct tophash_table *t, int slot,
 	m->bytes -= nbuckets * m->bucket_size;
 }
 
-/* Free @t and what it dooms after readers that may see it are gone. */
+/* Both arrays of @t, with every overflow chain: a clear or a destroy. */
+static void th_retire_arrays_with_table(struct tophash_map *m,
+					struct tophash_table *t)
+{
+	th_retire_array_with_table(m, t, 0, t->buckets, th_nbuckets(t->B), true);
+	if (t->oldbuckets)
+		th_retire_array_with_table(m, t, 1, t->oldbuckets,
+					   th_noldbuckets(t), true);
+}
+
+/* Free @t and the arrays attached to it after readers that may see it are gone. */
 static void th_retire_table(struct tophash_map *m, struct tophash_table *t)
 {
 	m->bytes -= sizeof(*t);
@@ -590,9 +653,9 @@ static inline struct tophash_table *th_tbl(struct tophash_map *m)
 	return rcu_dereference_protected(m->tbl, lockdep_is_held(&m->lock));
 }
 
-/* Replace the current table; @old goes to RCU with whatever it dooms. */
-static void th_publish(struct tophash_map *m, struct tophash_table *old,
-		       struct tophash_table *new)
+/* Replace the current table; @old goes to RCU with the arrays attached to it. */
+static void th_replace_table(struct tophash_map *m, struct tophash_table *old,
+			     struct tophash_table *new)
 {
 	th_publish_table(m, new);
 	th_retire_table(m, old);
@@ -655,13 +718,9 @@ int tophash_map_create(struct tophash_map *m, const struct tophash_create *c,
 	m->fast = th_fast_path(c->key_size, c->value_size, c->flags);
 
 	err = -ENOMEM;
-	t = th_alloc_table(m);
+	t = th_alloc_table_buckets(m, th_hint_to_B(c->size_hint));
 	if (!t)
 		goto out_reset;
-	th_set_B(t, th_hint_to_B(c->size_hint));
-	t->buckets = th_alloc_array(m, t->B);
-	if (!t->buckets)
-		goto out_free_table;
 	get_random_bytes(&t->seed, sizeof(t->seed));
 	t->gen = ++m->generation;
 	th_publish_table(m, t);
@@ -670,10 +729,6 @@ int tophash_map_create(struct tophash_map *m, const struct tophash_create *c,
 	mutex_unlock(&m->lock);
 	return 0;
 
-out_free_table:
-	m->bytes -= sizeof(*t);
-	atomic64_sub(sizeof(*t), &tophash_live_bytes);
-	kfree(t);
 out_reset:
 	m->bucket_size = 0;
 out_unlock:
@@ -697,9 +752,7 @@ void tophash_map_destroy(struct tophash_map *m)
 		trace_tophash_clear(m->id, t->gen, 0, m->count,
 				    m->noverflow + m->noldoverflow,
 				    t->oldbuckets ? th_noldbuckets(t) : 0, 1);
-		th_doom(m, t, 0, t->buckets, th_nbuckets(t->B), true);
-		if (t->oldbuckets)
-			th_doom(m, t, 1, t->oldbuckets, th_noldbuckets(t), true);
+		th_retire_arrays_with_table(m, t);
 		RCU_INIT_POINTER(m->tbl, NULL); /* Readers are gone: no pairing. */
 		th_retire_table(m, t);
 		WRITE_ONCE(m->created, false);
@@ -821,12 +874,10 @@ static __always_inline int th_evac_side(struct tophash_map *m,
 	       !!(th_hash_sh(m, sh, t, th_key_sh(sh, b, i)) & newbit);
 }
 
-/* Count the live entries of an old chain that go to X and to Y. */
-
 /*
- * What the copy pass of an evacuation learned about one old bucket, so the
- * marking pass and the drop tracepoints need not look again: slots that were
- * empty, emptyOne, and live entries that went to Y.
+ * What the count and copy steps of an evacuation learned about one old
+ * bucket, so the mark step and the drop tracepoints need not look again:
+ * slots that were empty, emptyOne, and live entries that went to Y.
  */
 struct th_evac_memo {
 	u8 empty;
@@ -838,7 +889,8 @@ struct th_evac_memo {
 #define TH_EVAC_MEMO	16
 
 /*
- * Count the live entries of an old chain that go to X and to Y, and note
+ * Evacuation step 1, count: the live entries of an old chain that go to X
+ * and to Y, and note
  * in @memo which went to Y (hashing each entry once per evacuation for the
  * first TH_EVAC_MEMO buckets).
  */
@@ -900,18 +952,12 @@ static inline void th_mark_evacuated(u8 *b, unsigned int i, u8 mark)
 #endif
 }
 
+/* Overflow buckets a destination that takes @n entries needs past its first. */
 static inline unsigned long th_ovf_needed(unsigned long n)
 {
 	return n > TH_SLOTS ? DIV_ROUND_UP(n, TH_SLOTS) - 1 : 0;
 }
 
-/*
- * Go's evacuate(): move old bucket @oldbucket's chain into X (same index)
- * and Y (index + old size) by the hash bit, drop deleted slots, and mark the
- * old slots evacuatedX/Y/Empty. The overflow buckets the destinations need
- * are allocated first, so this either fails with -ENOMEM before changing
- * anything or completes.
- */
 /*
  * For the tracepoints only: old bucket @b (at @depth in its chain, not yet
  * marked) had these empty and emptyOne slots, which the evacuation drops.
@@ -941,65 +987,90 @@ static u32 th_evac_note(struct tophash_map *m, struct tophash_table *t,
 	return hweight8(deleted);
 }
 
-static __always_inline int th_evacuate_sh(struct tophash_map *m,
-					  struct th_shape sh,
-					  struct tophash_table *t,
-					  unsigned long oldbucket)
+/*
+ * Evacuation step 2, preallocate: the @need overflow buckets the destinations
+ * will take, as a list linked through their overflow pointers, so that the
+ * copy cannot fail halfway. On -ENOMEM none is kept and nothing changed.
+ */
+static __always_inline int th_evac_prealloc(struct tophash_map *m,
+					    struct th_shape sh,
+					    unsigned long need, u8 **spare)
 {
-	unsigned long newbit = th_noldbuckets(t);
-	u8 *ob = th_bucket_sh(sh, t->oldbuckets, oldbucket);
-	struct th_evac_memo memo[TH_EVAC_MEMO];
-	struct th_evac_dst dst[2];
-	unsigned long n[2], need, k;
-	u8 *spare = NULL, *b, *next;
-	u32 depth = 0, ndeleted = 0;
-	unsigned int i;
-	u64 t0 = 0;
+	unsigned long k;
+	u8 *b;
 
-	if (th_evacuated(ob))
-		return 0;
-
-	if (trace_tophash_evacuate_enabled())
-		t0 = ktime_get_ns();
-	th_evac_count(m, sh, t, ob, newbit, n, memo);
-	need = th_ovf_needed(n[0]) + th_ovf_needed(n[1]);
+	*spare = NULL;
 	for (k = 0; k < need; k++) {
 		b = th_alloc_overflow(m);
 		if (!b)
-			goto out_nomem;
-		th_set_overflow(m, b, spare);
-		spare = b;
+			goto out_undo;
+		th_set_overflow(m, b, *spare);
+		*spare = b;
 	}
+	return 0;
+
+out_undo:
+	while (*spare) {
+		b = *spare;
+		*spare = th_next(m, sh, b);
+		th_unalloc_overflow(m, b);
+	}
+	return -ENOMEM;
+}
+
+/* A full destination goes on in the next preallocated bucket, linked behind it. */
+static __always_inline void th_evac_extend(struct tophash_map *m,
+					   struct th_shape sh,
+					   struct th_evac_dst *d, u8 **spare)
+{
+	u8 *nb = *spare;
+
+	*spare = th_next(m, sh, nb);
+	th_set_overflow(m, nb, NULL);
+	th_link_overflow(m, d->b, nb);
+	m->noverflow++;
+	d->b = nb;
+	d->i = 0;
+}
+
+/*
+ * Evacuation step 3, copy: every live entry of old chain @ob into X (same
+ * index) or Y (index + old size), in chain order, each new slot published
+ * (th_publish_slot()); a full destination takes a bucket from @spare.
+ * Returns the depth of the old chain; adds the emptyOne slots it drops to
+ * *@ndeleted when tracing.
+ */
+static __always_inline u32 th_evac_copy(struct tophash_map *m,
+					struct th_shape sh,
+					struct tophash_table *t,
+					unsigned long oldbucket, u8 *ob,
+					u8 *spare, struct th_evac_memo *memo,
+					u32 *ndeleted)
+{
+	unsigned long newbit = th_noldbuckets(t);
+	struct th_evac_dst dst[2], *d;
+	unsigned int i;
+	u32 depth = 0;
+	u8 *b, top;
+	int y;
 
 	dst[0].b = th_bucket_sh(sh, t->buckets, oldbucket);
 	dst[0].i = 0;
 	dst[1].b = t->same_size ? NULL :
 		   th_bucket_sh(sh, t->buckets, oldbucket + newbit);
 	dst[1].i = 0;
-	/* First copy every live entry into X/Y, publishing each new slot. */
 	for (b = ob; b; b = th_next(m, sh, b), depth++) {
 		u8 ymask = depth < TH_EVAC_MEMO ? memo[depth].ymask : 0;
 
 		for (i = 0; i < TH_SLOTS; i++) {
-			u8 top = b[i];
-			struct th_evac_dst *d;
-			int y;
-
+			top = b[i];
 			if (th_is_empty(top))
 				continue;
 			y = depth < TH_EVAC_MEMO ? (ymask >> i) & 1 :
 						   th_evac_side(m, sh, t, b, i, newbit);
 			d = &dst[y];
-			if (d->i == TH_SLOTS) {
-				u8 *nb = spare;
-
-				spare = th_next(m, sh, nb);
-				th_set_overflow(m, nb, NULL);
-				th_link_overflow(m, d->b, nb);
-				m->noverflow++;
-				d->b = nb;
-				d->i = 0;
-			}
+			if (d->i == TH_SLOTS)
+				th_evac_extend(m, sh, d, &spare);
 			memcpy(th_key_sh(sh, d->b, d->i), th_key_sh(sh, b, i), sh.ks);
 			memcpy(th_val_sh(sh, d->b, d->i), th_val_sh(sh, b, i), sh.vs);
 			th_publish_slot(d->b, d->i, top);
@@ -1008,14 +1079,27 @@ static __always_inline int th_evacuate_sh(struct tophash_map *m,
 		/* Each event on its own: the drops need the notes too. */
 		if (trace_tophash_evacuate_enabled() ||
 		    trace_tophash_evacuate_drop_enabled())
-			ndeleted += th_evac_note(m, t, oldbucket, b, depth, memo);
+			*ndeleted += th_evac_note(m, t, oldbucket, b, depth, memo);
 	}
+	return depth;
+}
 
-	/*
-	 * Then mark the old slots, slot 0 of the primary bucket last: a reader
-	 * that sees any mark finds the whole chain in the new array, and one
-	 * that sees slot 0 unmarked may still search the old chain.
-	 */
+/*
+ * Evacuation step 4, mark: the old slots evacuatedX/Y/Empty, after the whole
+ * chain is copied, slot 0 of the primary bucket last: a reader that sees
+ * any mark finds the whole chain in the new array, and one that sees slot 0
+ * unmarked may still search the old chain.
+ */
+static __always_inline void th_evac_mark_chain(struct tophash_map *m,
+					       struct th_shape sh,
+					       struct tophash_table *t, u8 *ob,
+					       const struct th_evac_memo *memo)
+{
+	unsigned long newbit = th_noldbuckets(t);
+	unsigned long k;
+	unsigned int i;
+	u8 *b;
+
 	for (b = ob, k = 0; b; b = th_next(m, sh, b), k++) {
 		for (i = b == ob ? 1 : 0; i < TH_SLOTS; i++)
 			th_mark_evacuated(b, i, th_evac_mark(m, sh, t, b, i, newbit,
@@ -1023,13 +1107,19 @@ static __always_inline int th_evacuate_sh(struct tophash_map *m,
 	}
 	th_mark_evacuated(ob, 0, th_evac_mark(m, sh, t, ob, 0, newbit,
 						   &memo[0]));
+}
 
-	/*
-	 * The old chain's overflow buckets hold nothing any more: release them.
-	 * A reader still in the primary bucket may load the cut link next: it
-	 * then looks at slot 0 again (th_lookup_chain()) and finds the mark.
-	 */
-	b = th_next(m, sh, ob);
+/*
+ * Evacuation step 5, cut the chain: the marked old chain's overflow buckets
+ * hold nothing any more; unlink them from primary bucket @ob and hand them
+ * to RCU. A reader still in the primary bucket may load the cut link next:
+ * it then looks at slot 0 again (th_lookup_chain()) and finds the mark.
+ */
+static __always_inline void th_evac_cut_chain(struct tophash_map *m,
+					      struct th_shape sh, u8 *ob)
+{
+	u8 *b = th_next(m, sh, ob), *next;
+
 	/* Pairs with smp_rmb() in th_lookup_chain(): slot 0's mark before the cut. */
 	smp_wmb();
 	th_set_overflow(m, ob, NULL);
@@ -1038,6 +1128,23 @@ static __always_inline int th_evacuate_sh(struct tophash_map *m,
 		m->noldoverflow--;
 		th_retire_overflow(m, b);
 	}
+}
+
+/*
+ * Evacuation step 6, trace: the drop events @memo kept for the first
+ * TH_EVAC_MEMO buckets of the chain, then the evacuation itself (@t0: when
+ * it started, 0 if tracing was off then).
+ */
+static noinline void th_evac_trace(struct tophash_map *m,
+				   struct tophash_table *t,
+				   unsigned long oldbucket, u32 depth,
+				   const unsigned long *n, u32 ndeleted,
+				   const struct th_evac_memo *memo, u64 t0)
+{
+	u64 ns = t0 ? ktime_get_ns() - t0 : 0;
+	u32 k;
+
+	/* Each event fires when it alone is enabled. */
 	if (trace_tophash_evacuate_drop_enabled()) {
 		for (k = 0; k < min_t(u32, depth, TH_EVAC_MEMO); k++)
 			if (memo[k].empty)
@@ -1046,23 +1153,50 @@ static __always_inline int th_evacuate_sh(struct tophash_map *m,
 							    memo[k].empty,
 							    memo[k].deleted);
 	}
-	if (trace_tophash_evacuate_enabled()) {
-		u64 ns = t0 ? ktime_get_ns() - t0 : 0;
-
-		trace_tophash_evacuate(m->id, t->oldgen, t->gen, oldbucket, depth,
-				       n[0], n[1], ndeleted, depth - 1,
+	if (trace_tophash_evacuate_enabled())
+		trace_tophash_evacuate(m->id, t->oldgen, t->gen, oldbucket,
+				       depth, n[0], n[1], ndeleted, depth - 1,
 				       m->nevacuate, t->same_size, ns);
-	}
-	return 0;
+}
 
-out_nomem:
-	while (spare) {
-		b = spare;
-		spare = th_next(m, sh, b);
-		m->bytes -= sizeof(struct th_ovf_hdr) + m->bucket_size;
-		th_free_overflow_now(b);
-	}
-	return -ENOMEM;
+/*
+ * Go's evacuate(): move old bucket @oldbucket's chain into X (same index)
+ * and Y (index + old size) by the hash bit, drop deleted slots, and mark the
+ * old slots evacuatedX/Y/Empty. In steps: count where the entries go,
+ * preallocate the overflow buckets that needs (so this either fails with
+ * -ENOMEM before changing anything or completes), copy, mark, cut the old
+ * chain, trace.
+ */
+static __always_inline int th_evacuate_sh(struct tophash_map *m,
+					  struct th_shape sh,
+					  struct tophash_table *t,
+					  unsigned long oldbucket)
+{
+	u8 *ob = th_bucket_sh(sh, t->oldbuckets, oldbucket);
+	struct th_evac_memo memo[TH_EVAC_MEMO];
+	u32 depth, ndeleted = 0;
+	unsigned long n[2];
+	u8 *spare;
+	u64 t0 = 0;
+	int err;
+
+	if (th_evacuated(ob))
+		return 0;
+
+	if (trace_tophash_evacuate_enabled())
+		t0 = ktime_get_ns();
+	th_evac_count(m, sh, t, ob, th_noldbuckets(t), n, memo);
+	err = th_evac_prealloc(m, sh, th_ovf_needed(n[0]) + th_ovf_needed(n[1]),
+			       &spare);
+	if (err)
+		return err;
+	depth = th_evac_copy(m, sh, t, oldbucket, ob, spare, memo, &ndeleted);
+	th_evac_mark_chain(m, sh, t, ob, memo);
+	th_evac_cut_chain(m, sh, ob);
+	if (trace_tophash_evacuate_enabled() ||
+	    trace_tophash_evacuate_drop_enabled())
+		th_evac_trace(m, t, oldbucket, depth, n, ndeleted, memo, t0);
+	return 0;
 }
 
 /* th_evacuate_sh() on the fixed-size path and on the generic one. */
@@ -1126,11 +1260,12 @@ static int th_grow_done(struct tophash_map *m, struct tophash_table *t)
 	nt->gen = t->gen;
 	th_set_B(nt, t->B);
 	nt->seed = t->seed;
-	th_doom(m, t, 0, t->oldbuckets, th_noldbuckets(t), false);
+	th_retire_array_with_table(m, t, 0, t->oldbuckets, th_noldbuckets(t),
+				   false);
 	m->nevacuate = 0;
 	trace_tophash_grow_done(m->id, t->oldgen, t->gen, t->B, t->same_size,
 				m->count, m->noverflow);
-	th_publish(m, t, nt);
+	th_replace_table(m, t, nt);
 	return 0;
 }
 
@@ -1183,22 +1318,14 @@ static int th_grow_work(struct tophash_map *m, unsigned long bucket)
 static int th_grow_start(struct tophash_map *m)
 {
 	struct tophash_table *t = th_tbl(m);
-	struct tophash_table *nt = th_alloc_table(m);
 	bool bigger = th_over_load_factor(m->count + 1, t->B);
+	struct tophash_table *nt = th_alloc_table_buckets(m, t->B + bigger);
 
 	if (!nt)
 		return -ENOMEM;
-	th_set_B(nt, t->B + bigger);
 	nt->same_size = !bigger;
 	nt->seed = t->seed;
 	nt->oldbuckets = t->buckets;
-	nt->buckets = th_alloc_array(m, nt->B);
-	if (!nt->buckets) {
-		m->bytes -= sizeof(*nt);
-		atomic64_sub(sizeof(*nt), &tophash_live_bytes);
-		kfree(nt);
-		return -ENOMEM;
-	}
 	nt->gen = ++m->generation;
 	nt->oldgen = t->gen;
 	trace_tophash_grow_start(m->id, nt->oldgen, nt->gen, nt->B,
@@ -1206,11 +1333,10 @@ static int th_grow_start(struct tophash_map *m)
 	m->noldoverflow = m->noverflow;
 	m->noverflow = 0;
 	m->nevacuate = 0;
-	th_publish(m, t, nt);
+	th_replace_table(m, t, nt);
 	return 0;
 }
 
-/* Go's mapassign() after the checks; called with m->lock held. */
 /*
  * The assign tracepoint, out of line: of the caller's state it takes what the
  * caller keeps anyway (the key, the slot) and finds the rest again itself.
@@ -1227,6 +1353,7 @@ static noinline void th_trace_assign(struct tophash_map *m, const void *key,
 			     !!t->oldbuckets, m->count);
 }
 
+/* Go's mapassign() after the checks; called with m->lock held. */
 static __always_inline int th_assign(struct tophash_map *m, struct th_shape sh,
 				     const void *key, const void *val, u64 hash)
 {
@@ -1379,14 +1506,14 @@ static inline u8 th_load_acquire(const u8 *p)
 /* An old bucket whose slot 0 is marked has its whole chain in the new array. */
 static inline bool th_evacuated_acquire(const u8 *b)
 {
-	/* Pairs with the last smp_store_release() in th_evacuate(). */
+	/* Pairs with the last smp_store_release() in th_evac_mark_chain(). */
 	u8 state = th_load_acquire(&b[0]);
 
 	return state > TOPHASH_EMPTY_ONE && state < TOPHASH_MIN_TOPHASH;
 }
 
 /* Where a lockless search of one chain ended. */
-enum th_look {
+enum th_chain_result {
 	TH_FOUND,	/* the value was copied out */
 	TH_MISSING,	/* the key is not in this chain */
 	TH_MOVED,	/* an evacuated mark: the chain now lives in a newer array */
@@ -1401,7 +1528,7 @@ enum th_look {
  * primary bucket: the fixed-size paths search one bucket, with no loop to
  * keep registers for, and leave chains to the generic reader.
  */
-static __always_inline enum th_look
+static __always_inline enum th_chain_result
 th_lookup_chain(struct tophash_map *m, struct th_shape sh, u8 *b,
 		unsigned long bucket, const void *key, u8 top, void *val,
 		bool whole_chain)
@@ -1459,11 +1586,11 @@ th_lookup_chain(struct tophash_map *m, struct th_shape sh, u8 *b,
 			return TH_LONG;
 	} while (b);
 	/*
-	 * A NULL link may be th_evacuate() cutting an old chain it has marked:
-	 * then the chain lives in the new array.
+	 * A NULL link may be th_evac_cut_chain() cutting an old chain it has
+	 * marked: then the chain lives in the new array.
 	 */
 #ifndef TH_WEAKEN_OVF_CUT
-	/* Pairs with smp_wmb() before the cut in th_evacuate(). */
+	/* Pairs with smp_wmb() before the cut in th_evac_cut_chain(). */
 	smp_rmb();
 	if (th_evacuated_acquire(head))
 		return TH_MOVED;
@@ -1472,9 +1599,9 @@ th_lookup_chain(struct tophash_map *m, struct th_shape sh, u8 *b,
 }
 
 /*
- * One lookup in table @t, @hash being @key's hash under @t's seed: 0,
- * -ENOENT, or -EAGAIN when it has to start over from m->tbl (a newer table
- * is evacuating @t's array, or an in-place overwrite raced with the copy).
+ * A search of @t's current array only (not its oldbuckets); @hash is @key's
+ * hash under @t's seed. Returns as th_lookup_in(); -EAGAIN also for TH_LONG
+ * when @whole_chain is false.
  */
 static __always_inline int th_lookup_cur(struct tophash_map *m,
 					 struct th_shape sh,
@@ -1484,7 +1611,7 @@ static __always_inline int th_lookup_cur(struct tophash_map *m,
 {
 	unsigned long bucket = hash & t->mask;
 	u8 *b = th_bucket_sh(sh, t->buckets, bucket);
-	enum th_look r;
+	enum th_chain_result r;
 
 	th_prefetch_bucket(sh, b);
 	r = th_lookup_chain(m, sh, b, bucket, key, th_top(hash), val,
@@ -1513,7 +1640,7 @@ static noinline int th_lookup_growing(struct tophash_map *m,
 	struct th_shape sh = TH_SHAPE(m);
 	unsigned long bucket = hash & (th_noldbuckets(t) - 1);
 	u8 *b = th_bucket_sh(sh, t->oldbuckets, bucket);
-	enum th_look r;
+	enum th_chain_result r;
 
 	if (!th_evacuated_acquire(b)) {
 		r = th_lookup_chain(m, sh, b, bucket, key, th_top(hash), val,
@@ -1556,7 +1683,7 @@ static noinline int th_lookup_rcu_generic(struct tophash_map *m,
 	int err;
 
 	for (;;) {
-		/* Pairs with rcu_assign_pointer() in th_publish()/tophash_map_create(). */
+		/* Pairs with rcu_assign_pointer() in th_publish_table(). */
 		t = rcu_dereference(m->tbl);
 		if (!t)
 			return -ENOENT;
@@ -1580,7 +1707,7 @@ static __always_inline int th_lookup_rcu_fixed(struct tophash_map *m,
 	struct tophash_table *t;
 	int err;
 
-	/* Pairs with rcu_assign_pointer() in th_publish()/tophash_map_create(). */
+	/* Pairs with rcu_assign_pointer() in th_publish_table(). */
 	t = rcu_dereference(m->tbl);
 	if (!t)
 		return -ENOENT;
@@ -1668,7 +1795,7 @@ th_lookup_batch_sh(struct tophash_map *m, struct th_shape sh, const void *keys,
 
 	for (i = 0; i < n; i += k) {
 		k = min_t(unsigned int, n - i, TH_BATCH);
-		/* Pairs with rcu_assign_pointer() in th_publish()/tophash_map_create(). */
+		/* Pairs with rcu_assign_pointer() in th_publish_table(). */
 		t = rcu_dereference(m->tbl);
 		for (j = 0; t && j < k; j++) {
 			hash[j] = th_hash_sh(m, sh, t,
@@ -1884,25 +2011,15 @@ int tophash_clear(struct tophash_map *m, struct tophash_clear *out)
 	mutex_lock(&m->lock);
 	t = th_tbl(m);
 	before = m->bytes;
-	nt = th_alloc_table(m);
+	nt = th_alloc_table_buckets(m, t->B);
 	if (!nt)
 		goto out_unlock;
-	th_set_B(nt, t->B);
-	nt->buckets = th_alloc_array(m, nt->B);
-	if (!nt->buckets) {
-		m->bytes -= sizeof(*nt);
-		atomic64_sub(sizeof(*nt), &tophash_live_bytes);
-		kfree(nt);
-		goto out_unlock;
-	}
 	get_random_bytes(&nt->seed, sizeof(nt->seed));
 	nt->gen = ++m->generation;
 	out->entries = m->count;
 	out->overflow = m->noverflow + m->noldoverflow;
 	out->oldbuckets = t->oldbuckets ? th_noldbuckets(t) : 0;
-	th_doom(m, t, 0, t->buckets, th_nbuckets(t->B), true);
-	if (t->oldbuckets)
-		th_doom(m, t, 1, t->oldbuckets, th_noldbuckets(t), true);
+	th_retire_arrays_with_table(m, t);
 	m->bytes -= (sizeof(struct th_ovf_hdr) + m->bucket_size) *
 		    (m->noverflow + m->noldoverflow);
 	trace_tophash_clear(m->id, t->gen, nt->gen, out->entries, out->overflow,
@@ -1911,7 +2028,7 @@ int tophash_clear(struct tophash_map *m, struct tophash_clear *out)
 	m->noverflow = 0;
 	m->noldoverflow = 0;
 	m->nevacuate = 0;
-	th_publish(m, t, nt);
+	th_replace_table(m, t, nt);
 	out->bytes = before - m->bytes;
 	err = 0;
 out_unlock:
