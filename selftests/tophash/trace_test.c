@@ -339,10 +339,11 @@ TEST_F(TRACE, clear_is_traced_with_what_it_reclaimed)
 }
 
 /*
- * Every op that emits an event, on an identity-hash map of B = 2: assigns of
- * each kind, deletes, a doubling whose evacuations drop deleted slots (the
- * scenario of growth_traces_start_evacuations_drops_and_done), a clear, and
- * the destroy of close(). Returns the map's id through @id, or -errno.
+ * Every op that emits an event, on an identity-hash map of B = 2 that
+ * shrinks: assigns of each kind, deletes, a doubling whose evacuations drop
+ * deleted slots (the scenario of growth_traces_start_evacuations_drops_and_done),
+ * a shrink that the background finisher ends, a clear, and the destroy of
+ * close(). Returns the map's id through @id, or -errno.
  */
 static int every_event_workload(uint32_t *id)
 {
@@ -350,7 +351,7 @@ static int every_event_workload(uint32_t *id)
 	unsigned int i, j;
 	int fd, r = 0;
 
-	fd = th_create_full(8, 8, 14, 0, TOPHASH_F_IDENTITY_HASH, id);
+	fd = th_create_full(8, 8, 14, 0, TOPHASH_F_IDENTITY_HASH | TOPHASH_F_SHRINK, id);
 	if (fd < 0)
 		return fd;
 	for (i = 0; i < 9 && !r; i++)
@@ -367,6 +368,19 @@ static int every_event_workload(uint32_t *id)
 		r = th_put64(fd, th_ikey(1, 0x50 + i, 200 + i), 1);
 	for (i = 0; i < 8 && !r; i++)
 		r = th_put64(fd, th_ikey(i, 0x60, 300 + i), 1);
+	/* 35 entries at B = 3; down to 14: a shrink to B = 2 starts at 15 */
+	for (j = 1; j < 4 && !r; j++)
+		for (i = 0; i < 7 && !r; i++)
+			r = th_del64(fd, th_ikey(j, 0x40 + i, 100 + i));
+	/* and the background finisher ends it (tophash_finish), a second or two later */
+	for (i = 0; i < 100 && !r; i++) {
+		struct tophash_info in;
+
+		r = th_info(fd, &in);
+		if (!(in.flags & TOPHASH_INFO_GROWING))
+			break;
+		usleep(100000);
+	}
 	if (!r)
 		r = th_clear(fd, &cl);
 	close(fd);
@@ -379,12 +393,25 @@ static int every_event_workload(uint32_t *id)
  * once fired only when tophash_evacuate was enabled too.) The list is read
  * from tracefs, so a new event is covered without editing this test.
  */
-TEST(each_event_fires_when_it_alone_is_enabled)
+/* No state: a longer timeout (the finisher runs a second or two after each shrink). */
+FIXTURE(EACH_EVENT) {
+	int unused;
+};
+
+FIXTURE_SETUP(EACH_EVENT)
+{
+}
+
+FIXTURE_TEARDOWN(EACH_EVENT)
+{
+}
+
+TEST_F_TIMEOUT(EACH_EVENT, each_event_fires_when_it_alone_is_enabled, 300)
 {
 	static const char *const expected[] = {
 		"tophash_assign", "tophash_delete", "tophash_evacuate",
 		"tophash_evacuate_drop", "tophash_grow_start",
-		"tophash_grow_done", "tophash_clear",
+		"tophash_grow_done", "tophash_clear", "tophash_finish",
 	};
 	char names[32][40], path[256];
 	unsigned int i, j, nnames = 0, seen;
