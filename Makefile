@@ -31,13 +31,13 @@ KMOD_SRC := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h kmod/include/uapi/
 THCTL    := userspace/thctl
 TESTS    := selftests/tophash/tophash_test selftests/tophash/lifecycle_test selftests/tophash/semantics_test \
 	    selftests/tophash/stress_test selftests/tophash/slotreuse_test \
-	    selftests/tophash/trace_test
+	    selftests/tophash/trace_test selftests/tophash/shrink_test
 
 # slotreuse: BPF object -> skeleton (build/bpf, generated) -> libbpf loader,
 # linked dynamically (mkinitramfs.sh copies the libraries ldd names).
 SLOTREUSE := userspace/slotreuse
 BPFOUT    := $(BUILD)/bpf
-BPFCFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 \
+BPFCFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Ikmod/include/uapi \
 	-I/usr/include/x86_64-linux-gnu
 
 .PHONY: all deps module userspace selftests initramfs check checkpatch sparse setup-check debug-kernels-bg \

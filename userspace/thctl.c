@@ -181,8 +181,10 @@ static int th_open(struct th_map *m)
 	return 0;
 }
 
+/* @shrink_pct: with TOPHASH_F_SHRINK in @flags, its threshold (0: default). */
 static int th_create(struct th_map *m, uint32_t ksize, uint32_t vsize,
-		     uint64_t hint, uint64_t max, uint32_t flags)
+		     uint64_t hint, uint64_t max, uint32_t flags,
+		     uint32_t shrink_pct)
 {
 	struct tophash_create c = {
 		.size = sizeof(c),
@@ -191,6 +193,7 @@ static int th_create(struct th_map *m, uint32_t ksize, uint32_t vsize,
 		.flags = flags,
 		.size_hint = hint,
 		.max_entries = max,
+		.shrink_pct = shrink_pct,
 	};
 	int r = th_ioctl(m->fd, TOPHASH_IOC_CREATE, &c);
 
@@ -796,7 +799,7 @@ static int parse_u32_tok(const char *s, uint32_t *out)
 /* Each op prints its result to @o. Return 0 ok, >0 an errno, -1 usage. */
 static int op_create(struct shell *sh, FILE *o, int argc, char **argv)
 {
-	uint32_t ks, vs, flags = 0;
+	uint32_t ks, vs, flags = 0, pct = 0;
 	uint64_t hint = 0, max = 0;
 	bool have_hint = false;
 	int i, r;
@@ -810,6 +813,10 @@ static int op_create(struct shell *sh, FILE *o, int argc, char **argv)
 			flags |= TOPHASH_F_IDENTITY_HASH;
 		} else if (!strcmp(a, "siphash")) {
 			flags |= TOPHASH_F_SIPHASH;
+		} else if (!strcmp(a, "shrink") || !strncmp(a, "shrink=", 7)) {
+			flags |= TOPHASH_F_SHRINK;
+			if (a[6] && parse_u32_tok(a + 7, &pct))
+				goto usage;
 		} else if (!strncmp(a, "max=", 4)) {
 			if (!parse_u64(a + 4, &max))
 				goto usage;
@@ -821,7 +828,7 @@ static int op_create(struct shell *sh, FILE *o, int argc, char **argv)
 			have_hint = true;
 		}
 	}
-	r = th_create(&sh->map, ks, vs, hint, max, flags);
+	r = th_create(&sh->map, ks, vs, hint, max, flags, pct);
 	if (r) {
 		fprintf(o, "ERR %s", errname(r));
 		return -r;
@@ -829,7 +836,7 @@ static int op_create(struct shell *sh, FILE *o, int argc, char **argv)
 	fprintf(o, "ok id=%u", sh->map.id);
 	return 0;
 usage:
-	fprintf(o, "ERR usage: create KSIZE VSIZE [HINT] [identity|siphash] [max=N]");
+	fprintf(o, "ERR usage: create KSIZE VSIZE [HINT] [identity|siphash] [shrink[=PCT]] [max=N]");
 	return -1;
 }
 
@@ -1092,7 +1099,7 @@ static void shell_usage(FILE *f)
 "  -e  stop with exit status 1 at the first op that fails\n"
 "  -x  echo each op before its result (and keep # comments)\n"
 "ops:\n"
-"  create KSIZE VSIZE [HINT] [identity|siphash] [max=N]   -> ok id=N\n"
+"  create KSIZE VSIZE [HINT] [identity|siphash] [shrink[=PCT]] [max=N]   -> ok id=N\n"
 "  put K V [any|noexist|exist]                    -> ok | ERR EEXIST ...\n"
 "  get K                                          -> V | ERR ENOENT\n"
 "  del K                                          -> ok | ERR ENOENT\n"
@@ -1229,6 +1236,9 @@ struct load_cfg {
 	uint32_t batch;
 	bool churn;
 	bool siphash;
+	bool shrink;		/* TOPHASH_F_SHRINK, threshold shrink_pct */
+	uint32_t shrink_pct;
+	bool drain;		/* fill the keys, then delete 90% of them */
 	bool quiet;
 	int layout;		/* 0 no, 1 up to 64 chains per table, 2 all */
 };
@@ -1274,8 +1284,14 @@ struct load {
 	/* Growth, from INFO polls. */
 	uint32_t B0, lastB;
 	uint64_t gen0;
-	uint64_t doublings, same_size, polls, polls_growing;
+	uint64_t doublings, same_size, shrinks, polls, polls_growing;
 	uint64_t next_poll;
+	/* Bytes over time: INFO at every poll (op, count, B, bytes). */
+	struct load_sample {
+		uint64_t op, count, bytes;
+		uint32_t B;
+	} *samples;
+	uint64_t nsamples, maxsamples;
 	/* Progress. */
 	bool tty;
 	bool verifying;		/* in the final read-back */
@@ -1522,17 +1538,34 @@ static void load_poll(struct load *L, struct tophash_info *in)
 	 * those that are not doublings are same-size grows.
 	 */
 	if (in->B != L->lastB) {
-		if (in->B < L->lastB)
+		if (in->B < L->lastB && !L->c.shrink)
 			mismatch(L, NULL, "B went down from %u to %u", L->lastB,
 				 in->B);
+		if (in->B > L->lastB)
+			L->doublings += in->B - L->lastB;
+		else
+			L->shrinks += L->lastB - in->B;
 		L->lastB = in->B;
 	}
-	L->doublings = L->lastB - L->B0;
 	starts = in->generation - L->gen0;
-	if (starts < L->doublings)
-		mismatch(L, NULL, "B rose by %llu but the generation only by %llu",
-			 (ull)L->doublings, (ull)starts);
-	L->same_size = starts - L->doublings;
+	if (starts < L->doublings + L->shrinks)
+		mismatch(L, NULL, "B changed %llu times but the generation only by %llu",
+			 (ull)(L->doublings + L->shrinks), (ull)starts);
+	L->same_size = starts - L->doublings - L->shrinks;
+	if (L->nsamples == L->maxsamples) {
+		struct load_sample *n;
+
+		L->maxsamples = L->maxsamples ? 2 * L->maxsamples : 256;
+		n = realloc(L->samples, L->maxsamples * sizeof(*n));
+		if (!n) {
+			th_warn("load: out of memory for the byte samples");
+			exit(1);
+		}
+		L->samples = n;
+	}
+	L->samples[L->nsamples++] = (struct load_sample){
+		.op = L->done, .count = in->count, .bytes = in->bytes, .B = in->B,
+	};
 }
 
 static void progress(struct load *L, const struct tophash_info *in, bool force)
@@ -1612,6 +1645,11 @@ static void load_usage(FILE *f)
 "      --hint N       size hint at create\n"
 "      --max N        max_entries at create (inserts past it must fail E2BIG)\n"
 "      --siphash      hash with SipHash-2-4 (TOPHASH_F_SIPHASH)\n"
+"      --shrink[=PCT] give memory back after deletes (TOPHASH_F_SHRINK): shrink\n"
+"                     below PCT%% of the slots filled (1..40, default 25)\n"
+"      --drain        insert the N keys (N = --keys), then delete 90%% of them\n"
+"                     in random order (--ops is not used); the summary's\n"
+"                     bytes lines show the memory over time\n"
 "      --churn        insert N distinct keys (N = --keys) drawn from 0..8N-1,\n"
 "                     then alternate deleting a random live key and inserting\n"
 "                     a random absent one, so the map stays at N entries\n"
@@ -1651,7 +1689,8 @@ static int parse_mix(const char *s, unsigned int mix[3])
 
 static int load_parse(struct load_cfg *c, int argc, char **argv)
 {
-	enum { O_MIX = 256, O_HINT, O_MAX, O_CHURN, O_LAYOUT, O_BATCH, O_SIPHASH };
+	enum { O_MIX = 256, O_HINT, O_MAX, O_CHURN, O_LAYOUT, O_BATCH, O_SIPHASH,
+	       O_SHRINK, O_DRAIN };
 	static const struct option opts[] = {
 		{ "ops", required_argument, NULL, 'n' },
 		{ "keys", required_argument, NULL, 'k' },
@@ -1661,6 +1700,8 @@ static int load_parse(struct load_cfg *c, int argc, char **argv)
 		{ "max", required_argument, NULL, O_MAX },
 		{ "churn", no_argument, NULL, O_CHURN },
 		{ "siphash", no_argument, NULL, O_SIPHASH },
+		{ "shrink", optional_argument, NULL, O_SHRINK },
+		{ "drain", no_argument, NULL, O_DRAIN },
 		{ "layout", optional_argument, NULL, O_LAYOUT },
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -1719,6 +1760,16 @@ static int load_parse(struct load_cfg *c, int argc, char **argv)
 		case O_SIPHASH:
 			c->siphash = true;
 			break;
+		case O_SHRINK:
+			c->shrink = true;
+			if (optarg && parse_opt_u64("--shrink", optarg, 1,
+						    TOPHASH_SHRINK_MAX_PCT, &v))
+				return -1;
+			c->shrink_pct = optarg ? v : 0;
+			break;
+		case O_DRAIN:
+			c->drain = true;
+			break;
 		case O_LAYOUT:
 			if (!optarg)
 				c->layout = 1;
@@ -1747,6 +1798,10 @@ static int load_parse(struct load_cfg *c, int argc, char **argv)
 	}
 	if (optind != argc) {
 		th_warn("load: unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (c->drain && c->churn) {
+		th_warn("load: --drain and --churn are two workloads: pick one");
 		return -1;
 	}
 	return 0;
@@ -1783,7 +1838,8 @@ static int load_setup(struct load *L)
 	if (th_open(&L->m))
 		return -1;
 	r = th_create(&L->m, c->ksize, c->vsize, c->hint, c->max,
-		      c->siphash ? TOPHASH_F_SIPHASH : 0);
+		      (c->siphash ? TOPHASH_F_SIPHASH : 0) |
+		      (c->shrink ? TOPHASH_F_SHRINK : 0), c->shrink_pct);
 	if (r) {
 		th_warn("CREATE (key %u, value %u, hint %llu, max %llu) failed: %s",
 		      c->ksize, c->vsize, (ull)c->hint, (ull)c->max, errname(r));
@@ -1801,6 +1857,24 @@ static int load_setup(struct load *L)
 	return 0;
 }
 
+/* The map's bytes over the run: 16 of the INFO polls, evenly spaced. */
+static void load_report_bytes(const struct load *L)
+{
+	uint64_t i, last = UINT64_MAX, n = L->nsamples;
+
+	for (i = 0; n && i < 16; i++) {
+		uint64_t k = n <= 16 ? i : i * (n - 1) / 15;
+		const struct load_sample *p = &L->samples[k];
+
+		if (k >= n || k == last)
+			continue;
+		last = k;
+		printf("  bytes     at op %10llu: count %8llu  B %2u  %10llu bytes  %7.1f per entry\n",
+		       (ull)p->op, (ull)p->count, p->B, (ull)p->bytes,
+		       p->count ? (double)p->bytes / p->count : 0.0);
+	}
+}
+
 static void load_report(struct load *L, const struct tophash_info *in,
 			double el, uint64_t verified)
 {
@@ -1810,7 +1884,10 @@ static void load_report(struct load *L, const struct tophash_info *in,
 	uint64_t wops = L->done;
 
 	printf("thctl load: map %u, seed %llu, ", L->m.id, (ull)c->seed);
-	if (c->churn)
+	if (c->drain)
+		printf("drain: fill %llu then delete %llu of them",
+		       (ull)s->fill, (ull)(wops - s->fill));
+	else if (c->churn)
 		printf("churn: fill %llu then %llu ops over keys 0..%llu",
 		       (ull)s->fill, (ull)(wops - s->fill), (ull)(L->space - 1));
 	else
@@ -1834,6 +1911,11 @@ static void load_report(struct load *L, const struct tophash_info *in,
 	printf("  grows     %llu doubling (B %u -> %u), %llu same-size; growing at %llu of %llu INFO polls\n",
 	       (ull)L->doublings, L->B0, in->B, (ull)L->same_size,
 	       (ull)L->polls_growing, (ull)L->polls);
+	if (c->shrink)
+		printf("  shrinks   %llu (TOPHASH_F_SHRINK, threshold %u%%)\n",
+		       (ull)L->shrinks,
+		       c->shrink_pct ? c->shrink_pct : TOPHASH_SHRINK_DEFAULT_PCT);
+	load_report_bytes(L);
 	printf("  map       count %llu, B %u, noverflow %llu, growing %s, generation %llu, bytes %llu\n",
 	       (ull)in->count, in->B, (ull)in->noverflow, growing_str(in),
 	       (ull)in->generation, (ull)in->bytes);
@@ -1854,9 +1936,16 @@ static int cmd_load(int argc, char **argv)
 		return 1;
 	wsum = L.c.mix[0] + L.c.mix[1] + L.c.mix[2];
 	L.total = L.c.ops + (L.c.churn ? L.c.keys : 0);
+	if (L.c.drain)
+		L.total = L.c.keys + L.c.keys * 9 / 10;
 	L.t0 = now_sec();
 	for (i = 0; i < L.total; i++) {
-		if (L.c.churn && i < L.c.keys) {
+		if (L.c.drain && i < L.c.keys) {
+			gen_update(&L, i, TOPHASH_NOEXIST);
+			L.st.fill++;
+		} else if (L.c.drain) {
+			gen_delete(&L, L.live[rng_below(&L.rng, L.nlive)]);
+		} else if (L.c.churn && i < L.c.keys) {
 			gen_update(&L, absent_key(&L), TOPHASH_NOEXIST);
 			L.st.fill++;
 		} else if (L.c.churn) {
@@ -1937,6 +2026,7 @@ static void usage(FILE *f)
 "  thctl load                            # 200000 ops, keys 0..49999, 50:30:20\n"
 "  thctl load -n 1000000 -k 100000 --mix 40:40:20 -s 7 --batch 256\n"
 "  thctl load --churn -k 6600 -n 100000 --layout\n"
+"  thctl load --drain --shrink -k 100000   # fill, delete 90%%: bytes over time\n"
 "  thctl layout 3                        # map 3 of another process\n");
 }
 
