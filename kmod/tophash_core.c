@@ -1366,23 +1366,21 @@ static void th_advance_mark(struct tophash_map *m, struct tophash_table *t)
 }
 
 /*
- * Go's growWork(): evacuate the old bucket that @bucket (an index into the
- * new table) comes from, then one more at nevacuate to keep growth moving;
- * when every old bucket is evacuated, finish the growth. A shrink's new
- * bucket comes from two old buckets, @bucket and @bucket + 2^B: both are
- * evacuated before the writer touches it.
+ * Go's growWork(): evacuate the old bucket the key of @hash is in, then one
+ * more at nevacuate to keep growth moving; when every old bucket is
+ * evacuated, finish the growth. In a shrink the key's new bucket j also
+ * takes old bucket j + 2^B (or j): that one cannot hold the key, and its
+ * entries are appended behind whatever the writers leave in bucket j.
  */
-static int th_grow_work(struct tophash_map *m, unsigned long bucket)
+static int th_grow_work(struct tophash_map *m, u64 hash)
 {
 	struct tophash_table *t = th_tbl(m);
 	unsigned long nold = th_noldbuckets(t);
-	unsigned long old = bucket & (nold - 1);
+	unsigned long old = hash & (nold - 1);
 	int err;
 
 	m->evac_writes++;
 	err = th_evacuate(m, t, old);
-	if (!err && t->shrink)
-		err = th_evacuate(m, t, old + th_nbuckets(t->B));
 	if (err)
 		return err;
 	if (old == m->nevacuate)
@@ -1494,7 +1492,7 @@ again:
 	top = th_top(hash);
 	bucket = hash & t->mask;
 	if (t->oldbuckets) {
-		err = th_grow_work(m, bucket);
+		err = th_grow_work(m, hash);
 		if (err)
 			return err;
 		t = th_tbl(m);
@@ -2059,7 +2057,7 @@ static __always_inline int th_delete_sh(struct tophash_map *m,
 		/* Only a delete that will succeed does growWork. */
 		if (!th_find(m, sh, t, key, hash, &i))
 			return -ENOENT;
-		err = th_grow_work(m, bucket);
+		err = th_grow_work(m, hash);
 		if (err)
 			return err;
 		t = th_tbl(m);

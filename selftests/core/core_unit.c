@@ -2089,7 +2089,7 @@ TEST_F(MAP, lookup_finds_a_key_appended_to_a_shared_chain_mid_scan)
 	shrink_1_and_5(_metadata, m, 6, 9);
 	ob5 = bucket_addr(m, true, 5);
 	pm = m;
-	pkey = ik(1, 0x70, 0);	/* a write to new bucket 1 evacuates old 5 */
+	pkey = ik(5, 0x70, 0);	/* a write of an old-5 key evacuates old 5 */
 	pval = 70;
 	pause_arm(m, ob5 + m->ovf_off, step_update_pkey);
 	EXPECT_EQ(0, get(m, ik(5, 0x48, 8), &v)) TH_LOG("the key in old 5's overflow bucket");
@@ -2097,7 +2097,7 @@ TEST_F(MAP, lookup_finds_a_key_appended_to_a_shared_chain_mid_scan)
 	EXPECT_EQ(1, pause_at.fired);
 	EXPECT_EQ(0, step_err);
 	pause_disarm();
-	EXPECT_EQ(2, tu_depth(m, false, 1)) TH_LOG("6 + 9 + 1 entries: two buckets");
+	EXPECT_EQ(2, tu_depth(m, false, 1)) TH_LOG("6, 9 behind them, the new key last: two full buckets");
 	for (k = 0; k < 9; k++) {
 		ASSERT_EQ(0, get(m, ik(5, 0x40 + k, k), &v));
 		EXPECT_EQ(k, v);
