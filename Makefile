@@ -27,8 +27,8 @@ CC       ?= gcc
 UCFLAGS  := -O2 -g -Wall -Wextra -Werror -std=gnu11 -Ikmod/include/uapi
 ULDFLAGS := -static
 
-KMOD_SRC := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h kmod/include/uapi/*.h)) kmod/Kbuild Kbuild
-THCTL    := userspace/thctl
+KMOD_SRC := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h kmod/include/uapi/*.h kmod/include/linux/*.h)) kmod/Kbuild Kbuild
+THCTL    := userspace/thctl/thctl
 TESTS    := selftests/tophash/tophash_test selftests/tophash/lifecycle_test selftests/tophash/semantics_test \
 	    selftests/tophash/stress_test selftests/tophash/slotreuse_test \
 	    selftests/tophash/trace_test selftests/tophash/shrink_test
@@ -57,12 +57,22 @@ module: kmod/tophash.ko
 kmod/tophash.ko: $(KMOD_SRC) | $(DEPS)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
+# libtophash (userspace/lib/): the ioctl wrappers, the layout decoder and the
+# slot-state characters that thctl and the kselftests share.
+LIBTH     := $(BUILD)/lib/libtophash.a
+LIBTH_SRC := userspace/lib/libtophash.c userspace/lib/libtophash.h kmod/include/uapi/tophash.h
+$(LIBTH): $(LIBTH_SRC) | $(DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(UCFLAGS) -c -o $(BUILD)/lib/libtophash.o $<
+	rm -f $@ && ar rcs $@ $(BUILD)/lib/libtophash.o
+
 userspace: $(THCTL)
-$(THCTL): userspace/thctl.c kmod/include/uapi/tophash.h | $(DEPS)
-	$(CC) $(UCFLAGS) -o $@ $< $(ULDFLAGS)
+THCTL_SRC := $(wildcard userspace/thctl/*.c)
+$(THCTL): $(THCTL_SRC) userspace/thctl/thctl.h $(LIBTH) | $(DEPS)
+	$(CC) $(UCFLAGS) -Iuserspace/lib -o $@ $(THCTL_SRC) $(LIBTH) $(ULDFLAGS)
 
 # slotreuse: the BPF object, its skeleton (generated), the loader.
-$(BPFOUT)/slotreuse.bpf.o: bpf/slotreuse.bpf.c bpf/slotreuse.h | $(DEPS)
+$(BPFOUT)/slotreuse.bpf.o: bpf/slotreuse.bpf.c bpf/slotreuse.h kmod/include/uapi/tophash.h | $(DEPS)
 	@mkdir -p $(dir $@)
 	clang $(BPFCFLAGS) -c $< -o $@
 
@@ -70,28 +80,33 @@ $(BPFOUT)/slotreuse.skel.h: $(BPFOUT)/slotreuse.bpf.o
 	bpftool gen skeleton $< name slotreuse_bpf > $@.tmp
 	mv $@.tmp $@
 
-$(SLOTREUSE): userspace/slotreuse.c bpf/slotreuse.h $(BPFOUT)/slotreuse.skel.h | $(DEPS)
+$(SLOTREUSE): userspace/slotreuse.c bpf/slotreuse.h kmod/include/uapi/tophash.h $(BPFOUT)/slotreuse.skel.h | $(DEPS)
 	$(CC) $(UCFLAGS) -Ibpf -I$(BPFOUT) -o $@ $< -lbpf -lelf -lz
 
 selftests: $(TESTS)
 selftests/tophash/%: selftests/tophash/%.c selftests/tophash/tophash_util.h \
-		kmod/include/uapi/tophash.h | $(DEPS)
+		kmod/include/uapi/tophash.h $(LIBTH) | $(DEPS)
 	$(CC) $(UCFLAGS) -Wno-unused-parameter -Wno-sign-compare -I$(KSRC)/tools/testing/selftests \
-		-o $@ $< $(ULDFLAGS) -lpthread
+		-Iuserspace/lib -o $@ $< $(LIBTH) $(ULDFLAGS) -lpthread
 
 # What every guest initramfs holds; $(1) is the directory of the modules.
-GUEST_FILES = $(THCTL) $(SLOTREUSE) $(TESTS) selftests/tophash/run.sh \
-	scripts/demo-guest.sh scripts/mkinitramfs.sh scripts/guest-init.sh
-GUEST_FILES += bench/guest-bench.sh
+# The scripts that run inside the guest are all in guest/: init.sh (the
+# guest's /init), run-kselftests.sh, demo.sh, bench.sh.
+GUEST_SCRIPTS = guest/init.sh guest/run-kselftests.sh guest/demo.sh guest/bench.sh
+GUEST_FILES = $(THCTL) $(SLOTREUSE) $(TESTS) $(GUEST_SCRIPTS) scripts/mkinitramfs.sh
 guest_files = $(1)/tophash.ko:/opt/tophash/tophash.ko \
 	$(1)/tophash_selftest.ko:/opt/tophash/tophash_selftest.ko \
 	$(1)/tophash_bench.ko:/opt/tophash/tophash_bench.ko \
-	bench/guest-bench.sh:/opt/tophash/guest-bench.sh \
 	$(THCTL):/opt/tophash/thctl \
 	$(SLOTREUSE):/opt/tophash/slotreuse \
 	$(foreach t,$(TESTS),$(t):/opt/tophash/$(notdir $(t))) \
-	selftests/tophash/run.sh:/opt/tophash/run.sh \
-	scripts/demo-guest.sh:/opt/tophash/demo.sh
+	$(foreach s,run-kselftests.sh demo.sh bench.sh,guest/$(s):/opt/tophash/$(s))
+
+# A copy of the module's sources in $(1), to build them another way (against
+# a debug kernel, or with the tracepoints compiled out).
+copy_kmod_src = rm -rf $(1) && mkdir -p $(1) && \
+	tar -c --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude='*.mod*' \
+		Kbuild kmod | tar -x -C $(1)
 
 $(INITRD): kmod/tophash.ko $(GUEST_FILES)
 	@mkdir -p $(dir $@)
@@ -109,6 +124,7 @@ checkpatch: | $(DEPS)
 
 # sparse on kmod/: __rcu, __user and endianness annotations; any warning fails.
 sparse: | $(DEPS)
+	@command -v sparse >/dev/null || { echo "sparse: not installed (bash scripts/deps.sh check)" >&2; exit 1; }
 	touch kmod/*.c
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 CHECK=sparse modules 2>&1 | tee $(BUILD)/sparse.log
 	@! grep -E "warning|error" $(BUILD)/sparse.log
@@ -119,7 +135,7 @@ sparse: | $(DEPS)
 define run_kselftests
 	rm -rf $(BUILD)/check/$(1) && mkdir -p $(BUILD)/check/$(1)
 	bash scripts/vm-run.sh -i $(3) -k $(2) -t $(VMTIMEOUT) \
-		-l $(BUILD)/check/$(1)/serial.log -- sh /opt/tophash/run.sh \
+		-l $(BUILD)/check/$(1)/serial.log -- sh /opt/tophash/run-kselftests.sh \
 		| tee $(BUILD)/check/$(1)/tap.log; \
 	echo $${PIPESTATUS[0]} > $(BUILD)/check/$(1)/vm.rc
 endef
@@ -134,9 +150,7 @@ vm-check-debian: $(INITRD)
 DEBUG_KERNELS ?= kcsan kasan
 vm-check-kcsan vm-check-kasan: vm-check-%: $(GUEST_FILES) | $(DEPS)
 	set -e; kdir=$$($(KVERS) bash scripts/build-debug-kernel.sh $*); \
-	src=$(BUILD)/dbg-$*/src; rm -rf $$src; mkdir -p $$src; \
-	tar -c --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude='*.mod*' \
-		Kbuild kmod | tar -x -C $$src; \
+	src=$(BUILD)/dbg-$*/src; $(call copy_kmod_src,$$src); \
 	$(MAKE) -C $$kdir/tree M=$$src modules > $(BUILD)/dbg-$*/build.log 2>&1 || \
 		{ tail -n 30 $(BUILD)/dbg-$*/build.log; exit 1; }; \
 	bash scripts/mkinitramfs.sh $(BUILD)/dbg-$*/initrd.gz $(call guest_files,$$src/kmod); \
@@ -200,7 +214,7 @@ shell: $(INITRD)
 	$(VMRUN) -t 600 -l $(BUILD)/shell/serial.log -- "insmod /opt/tophash/tophash.ko; $(CMD)"
 
 # make bench: tophash vs the kernel's rhashtable, and the cost of tophash's
-# tracepoints, in the VM (bench/guest-bench.sh, kmod/tophash_bench.c); then
+# tracepoints, in the VM (guest/bench.sh, kmod/tophash_bench.c); then
 # bench/mkresults.py turns the lines the guest prints into bench/RESULTS.md.
 # It fails only when something breaks, never on the timings. slub_debug is
 # off for it (it would slow rhashtable's per-object kmalloc/kfree far more
@@ -216,16 +230,14 @@ BENCH_ENV     ?= BENCH_KEYSIZES='8 16 64' BENCH_ARGS_16='lookup_ops=500000 churn
 	BENCH_ARGS_64='lookup_ops=500000 churn_ops=500000' \
 	BENCH_TRACE_ROUNDS=5 BENCH_TRACE_NKEYS=200000 \
 	BENCH_TRACE_ARGS='churn_keys=100000 churn_ops=400000'
-BENCH_CMD      = $(BENCH_ENV) sh /opt/tophash/guest-bench.sh
+BENCH_CMD      = $(BENCH_ENV) sh /opt/tophash/bench.sh
 
 # tophash.ko with every tracepoint compiled out (-DNOTRACE, see
 # include/linux/tracepoint.h): the baseline of the tracepoints-off cost.
 # Its exports get other CRCs, so the guest loads the bench module built
 # beside it with it.
 $(BENCH_NOTRACE): $(KMOD_SRC) | $(DEPS)
-	rm -rf $(BENCH_OUT)/notrace && mkdir -p $(BENCH_OUT)/notrace
-	tar -c --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude='*.mod*' \
-		Kbuild kmod | tar -x -C $(BENCH_OUT)/notrace
+	$(call copy_kmod_src,$(BENCH_OUT)/notrace)
 	echo 'CFLAGS_tophash_core.o += -DNOTRACE' >> $(BENCH_OUT)/notrace/kmod/Kbuild
 	$(MAKE) -C $(KDIR) M=$(BENCH_OUT)/notrace modules > $(BENCH_OUT)/notrace.log 2>&1 || \
 		{ tail -n 30 $(BENCH_OUT)/notrace.log; exit 1; }
@@ -243,21 +255,9 @@ $(BENCH_INITRD): kmod/tophash.ko $(GUEST_FILES) $(BENCH_NOTRACE)
 bench: $(BENCH_INITRD)
 	@bash scripts/kernel-version.sh $(KENV)
 	bash scripts/deps.sh -b $(BUILD) bench
-	@start=$$(date +%s); \
-	sites=$$(python3 bench/hash-sites.py kmod/tophash.ko) || sites=; \
-	cmd="BENCH_HASH_SITES='$$sites' $(BENCH_CMD)"; \
-	echo "bench: TOPHASH_VM_MEM=$(BENCH_MEM) TOPHASH_VM_APPEND='$(BENCH_APPEND)' vm-run.sh -- $$cmd"; \
-	TOPHASH_VM_MEM=$(BENCH_MEM) TOPHASH_VM_APPEND="$(BENCH_APPEND)" \
-		bash scripts/vm-run.sh -i $(BENCH_INITRD) -k $(VMLINUZ) -t $(BENCH_TIMEOUT) \
-		-l $(BENCH_OUT)/serial.log -- "$$cmd" \
-		2> $(BENCH_OUT)/vm-run.err | tee $(BENCH_OUT)/guest.out; \
-	rc=$${PIPESTATUS[0]}; cat $(BENCH_OUT)/vm-run.err >&2; \
-	[ $$rc = 0 ] || { echo "bench: the guest run failed (status $$rc)" >&2; exit $$rc; }; \
-	python3 bench/mkresults.py --guest $(BENCH_OUT)/guest.out \
-		--vmrun $(BENCH_OUT)/vm-run.err --out bench/RESULTS.md \
-		--elapsed $$(( $$(date +%s) - start )) \
-		--command "make bench (BENCH_MEM=$(BENCH_MEM)): TOPHASH_VM_MEM=$(BENCH_MEM) TOPHASH_VM_APPEND='$(BENCH_APPEND)' bash scripts/vm-run.sh -i $(BENCH_INITRD:$(CURDIR)/%=%) -k $(VMLINUZ:$(CURDIR)/%=%) -t $(BENCH_TIMEOUT) -- <guest command>" \
-		--guest-command "$$cmd" --kernel-choice "$$(bash scripts/kernel-version.sh $(KENV))"
+	BENCH_OUT=$(BENCH_OUT) BENCH_INITRD=$(BENCH_INITRD) VMLINUZ=$(VMLINUZ) \
+	BENCH_MEM=$(BENCH_MEM) BENCH_APPEND="$(BENCH_APPEND)" BENCH_TIMEOUT=$(BENCH_TIMEOUT) \
+	BENCH_CMD="$(BENCH_CMD)" KENV=$(KENV) bash scripts/run-bench.sh
 	$(MAKE) bench-native
 
 # make bench-native: natively on the host, the map core built in userspace

@@ -7,7 +7,7 @@ Usage: hash-sites.py MODULE.ko [FUNCTION...]
 Reads `objdump -dr MODULE.ko` and prints, space-separated, one
 FUNCTION@SYMBOL+0xOFFSET per call of a FUNCTION (a relocation against it in
 a call, or a jmp for a tail call): FUNCTION is the callee, SYMBOL+0xOFFSET
-the kprobe target for bench/guest-bench.sh (BENCH_HASH_SITES). lib/siphash.c
+the kprobe target for guest/bench.sh (BENCH_HASH_SITES). lib/siphash.c
 is notrace in Debian's kernel, so the calls are counted where the module
 makes them. Without FUNCTIONs: every siphash entry point of
 <linux/siphash.h> the module calls (siphash() is an inline that calls

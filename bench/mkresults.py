@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Turn the output of bench/guest-bench.sh into bench/RESULTS.md.
+"""Turn the output of guest/bench.sh into bench/RESULTS.md.
 
 Reads the "bench:" and "bench-env:" lines the guest printed (vm-run.sh's
 stdout) and the "vm-run: accel=..." line (its stderr), and writes tables of

@@ -139,16 +139,16 @@ int BPF_PROG(on_assign, __u32 id, __u64 gen, __u32 bucket, __u32 depth,
 	if (skip_map(id) || !c)
 		return 0;
 	switch (kind) {
-	case TH_KIND_UPDATE:
+	case TOPHASH_ASSIGN_UPDATE:
 		__sync_fetch_and_add(&c->assign_update, 1);
 		return 0;	/* the slot was full: no window to close */
-	case TH_KIND_FRESH:
+	case TOPHASH_ASSIGN_FRESH:
 		__sync_fetch_and_add(&c->assign_fresh, 1);
 		break;
-	case TH_KIND_REUSE:
+	case TOPHASH_ASSIGN_REUSE:
 		__sync_fetch_and_add(&c->assign_reuse, 1);
 		break;
-	case TH_KIND_OVERFLOW:
+	case TOPHASH_ASSIGN_OVERFLOW:
 		/* a new overflow bucket: no slot of it was ever deleted */
 		__sync_fetch_and_add(&c->assign_overflow, 1);
 		return 0;
@@ -236,7 +236,7 @@ int BPF_PROG(on_evac_drop, __u32 id, __u64 gen, __u32 bucket, __u32 depth,
 	dc.h = get_hists();
 	if (!dc.c || !dc.h)
 		return 0;
-	bpf_loop(TH_BUCKET_SLOTS, drop_slot, &dc, 0);
+	bpf_loop(TOPHASH_BUCKET_SLOTS, drop_slot, &dc, 0);
 	return 0;
 }
 

@@ -11,14 +11,11 @@
 #define MAX_SLOTS		27
 /* default capacity of the map of deleted slots waiting for reuse */
 #define MAX_PENDING		65536
-/* slots per tophash bucket */
-#define TH_BUCKET_SLOTS		8
-
-/* tophash_assign's kind field (kmod/tophash_trace.h TH_ASSIGN_*) */
-#define TH_KIND_UPDATE		0
-#define TH_KIND_FRESH		1
-#define TH_KIND_REUSE		2
-#define TH_KIND_OVERFLOW	3
+/*
+ * From the uapi header: TOPHASH_BUCKET_SLOTS (slots per bucket) and
+ * TOPHASH_ASSIGN_* (tophash_assign's kind field).
+ */
+#include "tophash.h"
 
 struct hist {
 	__u32 slots[MAX_SLOTS];

@@ -70,6 +70,8 @@
 #include <linux/overflow.h>
 #include <linux/siphash.h>
 #include <linux/jhash.h>
+#include <linux/tophash.h>
+/* For th_mix_hash(), whose cost alone one phase measures. */
 #include "tophash_core.h"
 
 static ulong nkeys = 1000000;

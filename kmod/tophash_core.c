@@ -1510,7 +1510,7 @@ again:
 			th_overwrite(m, bucket, th_val_sh(sh, b, i), val, sh.vs);
 			if (trace_tophash_assign_enabled())
 				th_trace_assign(m, key, b, i,
-						TH_ASSIGN_UPDATE);
+						TOPHASH_ASSIGN_UPDATE);
 			return 0;
 		}
 		/* The first empty slot of the chain takes a new key. */
@@ -1534,8 +1534,8 @@ again:
 		goto again;
 	}
 	if (ins) {
-		kind = ins[ins_i] == TOPHASH_EMPTY_REST ? TH_ASSIGN_FRESH :
-							   TH_ASSIGN_REUSE;
+		kind = ins[ins_i] == TOPHASH_EMPTY_REST ?
+		       TOPHASH_ASSIGN_FRESH : TOPHASH_ASSIGN_REUSE;
 	} else {
 		/* The whole chain is full: @last is its tail. */
 		ins = th_alloc_overflow(m);
@@ -1544,7 +1544,7 @@ again:
 		th_link_overflow(m, last, ins);
 		m->noverflow++;
 		ins_i = 0;
-		kind = TH_ASSIGN_OVERFLOW;
+		kind = TOPHASH_ASSIGN_OVERFLOW;
 	}
 	/*
 	 * The slot is empty: a reader either sees it empty or, through the

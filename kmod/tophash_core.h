@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * tophash map core: types and the interface the device, the tests and other
- * modules use. The layout mirrors Go's classic runtime map (Go 1.19-1.23
+ * tophash map core, internal: the types and the functions the module's own
+ * files (the device, debugfs, the in-kernel API) and the tests that build
+ * the core in userspace use. Other modules include <linux/tophash.h>, the
+ * public API, instead. The layout mirrors Go's classic runtime map (Go 1.19-1.23
  * runtime/map.go): buckets of 8 slots, a tophash byte per slot, overflow
  * chains, incremental growth by evacuation.
  */
@@ -17,6 +19,7 @@
 #include <asm/byteorder.h>
 #include <asm/unaligned.h>
 #include <uapi/tophash.h>
+#include <linux/tophash.h>
 
 #define TH_SLOTS		TOPHASH_BUCKET_SLOTS
 /* Grow when count > 6.5 * 2^B, written as Go does: 13 / 2. */
@@ -159,24 +162,11 @@ struct tophash_map {
 /* Bytes allocated by every map of the module and not yet freed. */
 extern atomic64_t tophash_live_bytes;
 
-struct tophash_map *tophash_map_new(struct tophash_create *c);
-void tophash_map_free(struct tophash_map *m);
-
+/* The public API (tophash_map_new(), tophash_update(), ...) is <linux/tophash.h>'s. */
 void tophash_map_init(struct tophash_map *m);
 int tophash_map_create(struct tophash_map *m, const struct tophash_create *c,
 		       u32 id);
 void tophash_map_destroy(struct tophash_map *m);
-
-int tophash_update(struct tophash_map *m, const void *key, const void *val,
-		   u32 flags);
-int tophash_lookup(struct tophash_map *m, const void *key, void *val);
-int tophash_lookup_rcu(struct tophash_map *m, const void *key, void *val);
-unsigned int tophash_lookup_batch_rcu(struct tophash_map *m, const void *keys,
-				      void *vals, u8 *found, unsigned int n);
-int tophash_delete(struct tophash_map *m, const void *key);
-int tophash_clear(struct tophash_map *m, struct tophash_clear *out);
-void tophash_info(struct tophash_map *m, struct tophash_info *info);
-bool tophash_finish_step(struct tophash_map *m, unsigned int max);
 
 /*
  * The default hash: a keyed multiply-mix of the class Go uses without AES

@@ -410,13 +410,6 @@ static long tophash_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 }
 
 /* debugfs: <id>/info and <id>/layout of each map, and live_bytes. */
-static const char th_state_char[TOPHASH_MIN_TOPHASH] = {
-	[TOPHASH_EMPTY_REST] = '.',
-	[TOPHASH_EMPTY_ONE] = 'x',
-	[TOPHASH_EVACUATED_X] = 'X',
-	[TOPHASH_EVACUATED_Y] = 'Y',
-	[TOPHASH_EVACUATED_EMPTY] = 'e',
-};
 
 struct th_seq_ctx {
 	struct tophash_map *m;
@@ -434,8 +427,7 @@ static int th_seq_chain(void *arg, u32 table, u32 bucket, u32 depth,
 	for (; b; b = th_overflow(c->m, b)) {
 		seq_putc(c->s, '|');
 		for (i = 0; i < TH_SLOTS; i++)
-			seq_putc(c->s, b[i] < TOPHASH_MIN_TOPHASH ?
-				 th_state_char[b[i]] : '#');
+			seq_putc(c->s, TOPHASH_STATE_CHAR(b[i]));
 	}
 	seq_puts(c->s, "|\n");
 	return 0;

@@ -20,6 +20,8 @@
 #include <linux/jiffies.h>
 #include <linux/completion.h>
 #include <linux/slab.h>
+#include <linux/tophash.h>
+/* White-box: the stresses check which fixed-size path a map took (m->fast). */
 #include "tophash_core.h"
 
 static unsigned int duration_ms = 2000;

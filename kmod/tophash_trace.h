@@ -28,11 +28,7 @@
 #include <linux/tracepoint.h>
 #include <uapi/tophash.h>
 
-/* Kinds of assign, tophash_assign's kind field. */
-#define TH_ASSIGN_UPDATE	0 /* key present: value replaced in place */
-#define TH_ASSIGN_FRESH		1 /* new key into an emptyRest slot */
-#define TH_ASSIGN_REUSE		2 /* new key into an emptyOne slot */
-#define TH_ASSIGN_OVERFLOW	3 /* new key into a new overflow bucket */
+/* Kinds of assign, tophash_assign's kind field: TOPHASH_ASSIGN_* (uapi). */
 
 #define th_show_grow(k)						\
 	__print_symbolic(k, { TOPHASH_GROW_DOUBLE, "double" },		\
@@ -40,14 +36,14 @@
 			 { TOPHASH_GROW_SHRINK, "shrink" })
 
 #define th_show_kind(k)						\
-	__print_symbolic(k, { TH_ASSIGN_UPDATE, "update" },		\
-			 { TH_ASSIGN_FRESH, "fresh" },			\
-			 { TH_ASSIGN_REUSE, "reuse" },			\
-			 { TH_ASSIGN_OVERFLOW, "overflow" })
+	__print_symbolic(k, { TOPHASH_ASSIGN_UPDATE, "update" },	\
+			 { TOPHASH_ASSIGN_FRESH, "fresh" },		\
+			 { TOPHASH_ASSIGN_REUSE, "reuse" },		\
+			 { TOPHASH_ASSIGN_OVERFLOW, "overflow" })
 
 /*
  * tophash_assign - a key was written into slot (bucket, depth, slot)
- * @kind: TH_ASSIGN_*; update leaves the slot's state alone, the others
+ * @kind: TOPHASH_ASSIGN_*; update leaves the slot's state alone, the others
  *	publish a new full slot
  */
 TRACE_EVENT(tophash_assign,

@@ -13,7 +13,7 @@ trap 'rm -rf "$root"' EXIT
 chmod 755 "$root"
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,lib,lib64,usr/bin,usr/sbin,opt/tophash}
 cp /bin/busybox "$root/bin/busybox"
-cp "$here/guest-init.sh" "$root/init"
+cp "$here/../guest/init.sh" "$root/init"
 chmod 755 "$root/init"
 
 # copy a binary and the libraries ldd says it loads

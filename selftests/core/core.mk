@@ -14,7 +14,7 @@ CORE_DIR     := selftests/core
 CORE_OUT     := $(BUILD)/core
 CORE_SHIM    := $(CORE_DIR)/shim/shim.c
 CORE_HDRS    := kmod/tophash_core.c kmod/tophash_core.h kmod/tophash_trace.h \
-		kmod/include/uapi/tophash.h $(CORE_DIR)/core_util.h \
+		kmod/include/uapi/tophash.h kmod/include/linux/tophash.h $(CORE_DIR)/core_util.h \
 		$(wildcard $(CORE_DIR)/shim/*.h $(CORE_DIR)/shim/*/*.h) $(CORE_SHIM)
 # The kernel's own warning set has no -Wsign-compare (W=3 only); the core
 # compares an int with ARRAY_SIZE(), so the core's TUs go without it too.

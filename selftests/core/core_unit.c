@@ -551,7 +551,7 @@ TEST_F(MAP, tracepoints_report_each_kind_of_assign)
 
 	ASSERT_NE(NULL, m);
 	ASSERT_EQ(0, put(m, ik(3, 0x50, 0), 0, TOPHASH_ANY));
-	EXPECT_EQ(TH_ASSIGN_FRESH, last_assign.kind);
+	EXPECT_EQ(TOPHASH_ASSIGN_FRESH, last_assign.kind);
 	EXPECT_EQ(3, last_assign.bucket);
 	EXPECT_EQ(0, last_assign.depth);
 	EXPECT_EQ(0, last_assign.slot);
@@ -560,31 +560,31 @@ TEST_F(MAP, tracepoints_report_each_kind_of_assign)
 	EXPECT_EQ(1, last_assign.gen);
 	EXPECT_EQ(0, last_assign.growing);
 	ASSERT_EQ(0, put(m, ik(3, 0x51, 1), 1, TOPHASH_ANY));
-	EXPECT_EQ(TH_ASSIGN_FRESH, last_assign.kind);
+	EXPECT_EQ(TOPHASH_ASSIGN_FRESH, last_assign.kind);
 	EXPECT_EQ(1, last_assign.slot);
 	ASSERT_EQ(0, put(m, ik(3, 0x50, 0), 9, TOPHASH_ANY));
-	EXPECT_EQ(TH_ASSIGN_UPDATE, last_assign.kind);
+	EXPECT_EQ(TOPHASH_ASSIGN_UPDATE, last_assign.kind);
 	EXPECT_EQ(0, last_assign.slot);
 	EXPECT_EQ(2, last_assign.count);
 	ASSERT_EQ(0, del(m, ik(3, 0x50, 0)));
 	EXPECT_EQ(0, last_delete.slot);
 	EXPECT_EQ(0, last_delete.rest) TH_LOG("slot 1 is full: slot 0 stays emptyOne");
 	ASSERT_EQ(0, put(m, ik(3, 0x52, 2), 2, TOPHASH_ANY));
-	EXPECT_EQ(TH_ASSIGN_REUSE, last_assign.kind);
+	EXPECT_EQ(TOPHASH_ASSIGN_REUSE, last_assign.kind);
 	EXPECT_EQ(0, last_assign.slot);
 	for (i = 3; i < 9; i++)
 		ASSERT_EQ(0, put(m, ik(3, 0x50 + i, i), i, TOPHASH_ANY));
-	EXPECT_EQ(TH_ASSIGN_FRESH, last_assign.kind);
+	EXPECT_EQ(TOPHASH_ASSIGN_FRESH, last_assign.kind);
 	EXPECT_EQ(7, last_assign.slot);
 	ASSERT_EQ(0, put(m, ik(3, 0x60, 8), 8, TOPHASH_ANY));
-	EXPECT_EQ(TH_ASSIGN_OVERFLOW, last_assign.kind);
+	EXPECT_EQ(TOPHASH_ASSIGN_OVERFLOW, last_assign.kind);
 	EXPECT_EQ(1, last_assign.depth);
 	EXPECT_EQ(0, last_assign.slot);
 	EXPECT_EQ(9, last_assign.count);
-	EXPECT_EQ(8, n_assign[TH_ASSIGN_FRESH]);
-	EXPECT_EQ(1, n_assign[TH_ASSIGN_UPDATE]);
-	EXPECT_EQ(1, n_assign[TH_ASSIGN_REUSE]);
-	EXPECT_EQ(1, n_assign[TH_ASSIGN_OVERFLOW]);
+	EXPECT_EQ(8, n_assign[TOPHASH_ASSIGN_FRESH]);
+	EXPECT_EQ(1, n_assign[TOPHASH_ASSIGN_UPDATE]);
+	EXPECT_EQ(1, n_assign[TOPHASH_ASSIGN_REUSE]);
+	EXPECT_EQ(1, n_assign[TOPHASH_ASSIGN_OVERFLOW]);
 }
 
 TEST_F(MAP, tracepoints_report_growth_and_every_moved_entry)

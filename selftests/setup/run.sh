@@ -110,6 +110,41 @@ says nothing err "no usable Debian 6.1 kernel in the configured apt sources (sui
 says nothing err "linux-image-6.1.0-56-amd64-unsigned=6.1.192-2"
 says nothing err "add 'deb http://deb.debian.org/debian-security bookworm-security main'"
 
+# guest/run-kselftests.sh, on stand-in tests (and a stand-in insmod): a
+# test that exits 4 (KSFT_SKIP) is counted skipped and does not fail the
+# run, one that exits 1 does; tophash_test runs first, lifecycle_test last.
+runner_case() { # NAME EXIT-STATUS-OF-THE-MIDDLE-TEST
+	local d=$out/$1
+	rm -rf "$d" && mkdir -p "$d/bin"
+	printf '#!/bin/sh\nexit 0\n' >"$d/bin/insmod"
+	printf '#!/bin/sh\necho "1..1"; echo "ok 1 %s"\n' first >"$d/tophash_test"
+	printf '#!/bin/sh\necho "1..0"; exit %s\n' "$2" >"$d/middle_test"
+	printf '#!/bin/sh\necho "1..1"; echo "ok 1 %s"\n' last >"$d/lifecycle_test"
+	chmod +x "$d/bin/insmod" "$d"/*_test
+	PATH=$d/bin:$PATH TOPHASH_GUEST_DIR=$d sh "$here/../../guest/run-kselftests.sh" >"$d/tap.log" 2>&1
+	echo $? >"$d/vm.rc"
+}
+runner_case runner_skip 4
+if [ "$(cat "$out/runner_skip/vm.rc")" = 0 ] &&
+	grep -q "^ok 1 selftests: tophash: middle_test # SKIP" "$out/runner_skip/tap.log" &&
+	bash "$scripts/tap-summary.sh" "$out/runner_skip" 2>/dev/null | grep -qx "2 passed, 0 failed, 1 skipped"; then
+	ok "run-kselftests.sh counts exit 4 as a skip"
+else
+	bad runner_skip "exit $(cat "$out/runner_skip/vm.rc"): $(tr '\n' ' ' <"$out/runner_skip/tap.log")"
+fi
+runner_case runner_fail 1
+if [ "$(cat "$out/runner_fail/vm.rc")" = 1 ] && ! grep -q "# SKIP" "$out/runner_fail/tap.log"; then
+	ok "run-kselftests.sh fails the run on exit 1"
+else
+	bad runner_fail "exit $(cat "$out/runner_fail/vm.rc"): $(tr '\n' ' ' <"$out/runner_fail/tap.log")"
+fi
+if [ "$(grep '^# selftest:' "$out/runner_skip/tap.log" | head -n 1)" = "# selftest: ./tophash_test" ] &&
+	[ "$(grep '^# selftest:' "$out/runner_skip/tap.log" | tail -n 1)" = "# selftest: ./lifecycle_test" ]; then
+	ok "run-kselftests.sh runs tophash_test first, lifecycle_test last"
+else
+	bad runner_order "$(grep '^# selftest:' "$out/runner_skip/tap.log" | tr '\n' ' ')"
+fi
+
 # lib-apt.sh: a package that no configured source has is named with the
 # suite that carries it, and the line to add.
 hint() { # NAME POLICY PKG

@@ -56,6 +56,23 @@
 #define TOPHASH_MIN_TOPHASH		5 /* tophash of a full slot is >= this */
 
 /*
+ * Slot states as characters, the way debugfs's layout files and thctl draw
+ * them: TOPHASH_STATE_CHARS[state] for the states above, '#' for a full
+ * slot.
+ */
+#define TOPHASH_STATE_CHARS		".xXYe"
+#define TOPHASH_STATE_CHAR_FULL		'#'
+#define TOPHASH_STATE_CHAR(t)		((t) >= TOPHASH_MIN_TOPHASH ?	\
+					 TOPHASH_STATE_CHAR_FULL :	\
+					 TOPHASH_STATE_CHARS[t])
+
+/* How an update placed its key: the kind field of the tophash_assign tracepoint. */
+#define TOPHASH_ASSIGN_UPDATE		0 /* key present: value replaced in place */
+#define TOPHASH_ASSIGN_FRESH		1 /* new key into an emptyRest slot */
+#define TOPHASH_ASSIGN_REUSE		2 /* new key into an emptyOne slot */
+#define TOPHASH_ASSIGN_OVERFLOW		3 /* new key into a new overflow bucket */
+
+/*
  * Create flags.
  *
  * The hash, and what it resists. Every map hashes its keys with 128 random
