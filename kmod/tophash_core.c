@@ -27,6 +27,8 @@
 #include "tophash_trace.h"
 
 atomic64_t tophash_live_bytes = ATOMIC64_INIT(0);
+/* Set (debugfs tophash/finisher_paused): the finisher takes no step. */
+bool tophash_finisher_paused;
 
 /*
  * Each ordering pair of kmod/MEMORY-ORDERING.md can be weakened by one
@@ -648,6 +650,20 @@ static noinline void th_reserve_release(struct tophash_map *m)
 		r->ovf = th_overflow(m, b);
 		th_unalloc_overflow(m, b);
 	}
+}
+
+/* m->bytes less what the reserve holds: the map's, for the trace events. */
+static u64 th_bytes_in_use(struct tophash_map *m)
+{
+	struct th_reserve *r = &m->rsv;
+	u64 held = r->ntbl * sizeof(struct tophash_table);
+	u8 *b;
+
+	if (r->arr)
+		held += th_nbuckets(r->B) * m->bucket_size;
+	for (b = r->ovf; b; b = th_overflow(m, b))
+		held += sizeof(struct th_ovf_hdr) + m->bucket_size;
+	return m->bytes - held;
 }
 
 static inline void th_reserve_drop(struct tophash_map *m)
@@ -1456,7 +1472,7 @@ static int th_grow_done(struct tophash_map *m, struct tophash_table *t)
 	/* @t itself goes when it is replaced */
 	trace_tophash_grow_done(m->id, t->oldgen, t->gen, t->B, t->same_size,
 				m->count, m->noverflow, th_grow_kind(t),
-				m->bytes - sizeof(*t));
+				th_bytes_in_use(m) - sizeof(*t));
 	th_replace_table(m, t, nt);
 	return 0;
 }
@@ -1476,14 +1492,21 @@ static void th_advance_mark(struct tophash_map *m, struct tophash_table *t)
 
 /*
  * Planning a write's allocations (for th_reserve_fill()): a growth seen
- * from its old array, as it is or as it would be once started.
+ * from its old array, as it is or as it would be once started. A shrink
+ * (@shrink) appends old buckets j and j + @nnew to new chain j, which may
+ * hold entries already (of the other half, of writes since): what an
+ * evacuation needs then depends on that chain, read from @t's array, or
+ * empty when the shrink is not started yet (@fresh).
  */
 struct th_grow_plan {
 	struct tophash_table *t;	/* for the seed, which growth keeps */
 	u8 *oldarr;
 	unsigned long nold;
 	unsigned long nevacuate;
+	unsigned long nnew;		/* a shrink's new buckets */
 	bool same_size;
+	bool shrink;
+	bool fresh;			/* the shrink's new array is not there yet */
 	unsigned int ntbl;		/* out: tables needed */
 	unsigned long novf;		/* out: overflow buckets needed */
 };
@@ -1523,10 +1546,104 @@ static unsigned long th_plan_evacuate(struct tophash_map *m,
 	for (b = th_bucket(m, p->oldarr, i); b; b = th_overflow(m, b))
 		for (j = 0; j < TH_SLOTS; j++)
 			if (!th_is_empty(b[j]))
-				n[!p->same_size &&
+				n[!p->same_size && !p->shrink &&
 				  (th_hash_sh(m, sh, p->t, th_key(m, b, j)) &
 				   p->nold)]++;
 	return th_ovf_needed(n[0]) + th_ovf_needed(n[1]);
+}
+
+/*
+ * A shrink's new chain as an append sees it: @free slots from its first
+ * emptyRest on (th_evac_append_at()), @empty slots an insert may take.
+ */
+struct th_plan_chain {
+	unsigned long free;
+	unsigned long empty;
+};
+
+/* New chain @j as it is now (empty when the shrink is not started). */
+static void th_plan_chain_now(struct tophash_map *m, struct th_grow_plan *p,
+			      unsigned long j, struct th_plan_chain *c)
+{
+	struct th_evac_dst d;
+	unsigned int i;
+	u8 *b;
+
+	c->free = TH_SLOTS;
+	c->empty = TH_SLOTS;
+	if (p->fresh)
+		return;
+	d.b = th_bucket(m, p->t->buckets, j);
+	c->free = th_evac_append_at(m, &d);
+	c->empty = 0;
+	for (b = th_bucket(m, p->t->buckets, j); b; b = th_overflow(m, b))
+		for (i = 0; i < TH_SLOTS; i++)
+			c->empty += b[i] == TOPHASH_EMPTY_ONE ||
+				    b[i] == TOPHASH_EMPTY_REST;
+}
+
+/*
+ * Append @n entries to @c as th_evacuate_sh() does in a shrink (at the
+ * first emptyRest, new buckets behind a full chain); returns the overflow
+ * buckets that takes, exactly th_evac_dst_init()'s count.
+ */
+static unsigned long th_plan_append(struct th_plan_chain *c, unsigned long n)
+{
+	unsigned long k;
+
+	if (n <= c->free) {
+		c->free -= n;
+		c->empty -= n;
+		return 0;
+	}
+	k = DIV_ROUND_UP(n - c->free, TH_SLOTS);
+	c->empty -= c->free;
+	c->free = k * TH_SLOTS - (n - c->free);
+	c->empty += c->free;
+	return k;
+}
+
+/* Live entries of old bucket @i. */
+static unsigned long th_plan_count(struct tophash_map *m,
+				   struct th_grow_plan *p, unsigned long i)
+{
+	unsigned long n[2];
+
+	th_plan_evacuate(m, p, i, n);
+	return n[0] + n[1];
+}
+
+/*
+ * New chain @j once the evacuations planned before (of old buckets @a and
+ * @b; ULONG_MAX: none) that go to it have appended there.
+ */
+static void th_plan_chain_after(struct tophash_map *m, struct th_grow_plan *p,
+				unsigned long j, unsigned long a,
+				unsigned long b, struct th_plan_chain *c)
+{
+	th_plan_chain_now(m, p, j, c);
+	if (a != ULONG_MAX && (a & (p->nnew - 1)) == j)
+		th_plan_append(c, th_plan_count(m, p, a));
+	if (b != ULONG_MAX && (b & (p->nnew - 1)) == j)
+		th_plan_append(c, th_plan_count(m, p, b));
+}
+
+/*
+ * The overflow buckets evacuating old bucket @i takes, after the planned
+ * evacuation of old bucket @before (ULONG_MAX: none), which in a shrink
+ * may have appended to the same new chain.
+ */
+static unsigned long th_plan_evac_one(struct tophash_map *m,
+				      struct th_grow_plan *p, unsigned long i,
+				      unsigned long before)
+{
+	struct th_plan_chain c;
+	unsigned long n[2];
+
+	if (!p->shrink)
+		return th_plan_evacuate(m, p, i, n);
+	th_plan_chain_after(m, p, i & (p->nnew - 1), before, ULONG_MAX, &c);
+	return th_plan_append(&c, th_plan_count(m, p, i));
 }
 
 /* A chain without an empty slot: an insert into it needs a new bucket. */
@@ -1553,21 +1670,29 @@ static noinline void th_plan_grow_work(struct tophash_map *m,
 				       bool insert)
 {
 	unsigned long old = hash & (p->nold - 1), nv = p->nevacuate;
-	unsigned long second = ULONG_MAX, n[2], nins = 0;
-	int y = !p->same_size && (hash & p->nold);
+	unsigned long first = ULONG_MAX, second = ULONG_MAX, n[2], nins = 0;
+	int y = !p->same_size && !p->shrink && (hash & p->nold);
+	struct th_plan_chain c;
 	bool fresh = false;
 
 	if (!th_evacuated(th_bucket(m, p->oldarr, old))) {
-		p->novf += th_plan_evacuate(m, p, old, n);
-		nins = n[y];
+		if (p->shrink) {
+			p->novf += th_plan_evac_one(m, p, old, ULONG_MAX);
+		} else {
+			p->novf += th_plan_evacuate(m, p, old, n);
+			nins = n[y];
+		}
 		fresh = true;
+		first = old;
 	}
 	if (old == nv)
 		nv = th_plan_advance(m, p, nv, old, second);
 	if (nv < p->nold) {
 		second = nv;
 		if (!th_plan_evacuated(m, p, second, old, ULONG_MAX))
-			p->novf += th_plan_evacuate(m, p, second, n);
+			p->novf += th_plan_evac_one(m, p, second, first);
+		else
+			second = ULONG_MAX;
 		nv = th_plan_advance(m, p, nv, old, second);
 	}
 	if (nv == p->nold)
@@ -1575,26 +1700,42 @@ static noinline void th_plan_grow_work(struct tophash_map *m,
 	if (!insert)
 		return;
 	/*
-	 * An evacuation packs the chain from slot 0: full when it filled its
-	 * last bucket. A chain evacuated before is as it is now.
+	 * A shrink's chain: as it is, with what the planned evacuations
+	 * append to it. A growth's evacuation packs the chain from slot 0:
+	 * full when it filled its last bucket; a chain evacuated before is as
+	 * it is now.
 	 */
-	if (fresh)
+	if (p->shrink) {
+		th_plan_chain_after(m, p, hash & (p->nnew - 1), first, second,
+				    &c);
+		p->novf += !c.empty;
+	} else if (fresh) {
 		p->novf += nins && !(nins % TH_SLOTS);
-	else
+	} else {
 		p->novf += th_chain_full(m, th_bucket(m, p->t->buckets,
 						      hash & p->t->mask));
+	}
+}
+
+/* A growth in progress, as th_plan_grow_work() and the finisher see it. */
+static void th_plan_init(struct tophash_map *m, struct th_grow_plan *p)
+{
+	struct tophash_table *t = th_tbl(m);
+
+	*p = (struct th_grow_plan){
+		.t = t, .oldarr = t->oldbuckets, .nold = th_noldbuckets(t),
+		.nevacuate = m->nevacuate, .nnew = th_nbuckets(t->B),
+		.same_size = t->same_size, .shrink = t->shrink,
+	};
 }
 
 /* Reserve what growth work (and an insert after it) for @hash allocates. */
 static noinline int th_reserve_grow_work(struct tophash_map *m, u64 hash,
 					 bool insert)
 {
-	struct tophash_table *t = th_tbl(m);
-	struct th_grow_plan p = {
-		.t = t, .oldarr = t->oldbuckets, .nold = th_noldbuckets(t),
-		.nevacuate = m->nevacuate, .same_size = t->same_size,
-	};
+	struct th_grow_plan p;
 
+	th_plan_init(m, &p);
 	th_plan_grow_work(m, &p, hash, insert);
 	return th_reserve_fill(m, p.ntbl, false, 0, p.novf);
 }
@@ -1614,6 +1755,53 @@ static noinline int th_reserve_grow_start(struct tophash_map *m, u64 hash,
 
 	th_plan_grow_work(m, &p, hash, true);
 	return th_reserve_fill(m, p.ntbl, true, t->B + bigger, p.novf);
+}
+
+/*
+ * In a finisher step from p->nevacuate: the other old bucket of old bucket
+ * @i's new chain when the step evacuates it before @i (ULONG_MAX if not).
+ * The step evacuates every old bucket it passes that is not evacuated yet.
+ */
+static unsigned long th_plan_partner(struct tophash_map *m,
+				     struct th_grow_plan *p, unsigned long i)
+{
+	if (!p->shrink || i < p->nnew || i - p->nnew < p->nevacuate ||
+	    th_evacuated(th_bucket(m, p->oldarr, i - p->nnew)))
+		return ULONG_MAX;
+	return i - p->nnew;
+}
+
+/*
+ * Reserve what th_finish_locked() allocates in a step of up to @max old
+ * buckets: with @start, the shrink it starts first (a table, an array of
+ * B - 1, its evacuation from old bucket 0); the overflow buckets of the
+ * evacuations, exactly as it will run them; the table of the completion.
+ */
+static noinline int th_reserve_finish(struct tophash_map *m, unsigned int max,
+				      bool start)
+{
+	struct tophash_table *t = th_tbl(m);
+	struct th_grow_plan p;
+	unsigned long nv;
+	unsigned int n;
+
+	if (start)
+		p = (struct th_grow_plan){
+			.t = t, .oldarr = t->buckets, .nold = th_nbuckets(t->B),
+			.nnew = th_nbuckets(t->B - 1), .shrink = true,
+			.fresh = true, .ntbl = 1,
+		};
+	else
+		th_plan_init(m, &p);
+	for (n = 0, nv = p.nevacuate; n < max && nv < p.nold; n++) {
+		if (!th_evacuated(th_bucket(m, p.oldarr, nv)))
+			p.novf += th_plan_evac_one(m, &p, nv,
+						   th_plan_partner(m, &p, nv));
+		nv = th_plan_advance(m, &p, nv, ULONG_MAX, ULONG_MAX);
+	}
+	if (nv == p.nold)
+		p.ntbl++;
+	return th_reserve_fill(m, p.ntbl, start, t->B - start, p.novf);
 }
 
 /*
@@ -1664,7 +1852,7 @@ static void th_finish_kick(struct tophash_map *m)
 static int th_grow_start_kind(struct tophash_map *m, u32 kind)
 {
 	struct tophash_table *t = th_tbl(m);
-	u64 before = m->bytes;
+	u64 before = th_bytes_in_use(m);
 	struct tophash_table *nt;
 
 	nt = th_alloc_table_buckets(m, kind == TOPHASH_GROW_DOUBLE ? t->B + 1 :
@@ -2368,14 +2556,20 @@ static __always_inline int th_delete_sh(struct tophash_map *m,
 /*
  * After a delete on a TOPHASH_F_SHRINK map: start a shrink when one is due.
  * The delete has succeeded whatever happens here; a shrink that cannot
- * allocate its table is tried again by the next delete or, if none comes,
- * by the finisher.
+ * allocate its table and array changes nothing and is tried again by the
+ * next delete or, if none comes, by the finisher.
  */
 static noinline void th_maybe_shrink(struct tophash_map *m)
 {
-	if (th_shrink_due(m, th_tbl(m)) &&
+	struct tophash_table *t = th_tbl(m);
+
+	if (!th_shrink_due(m, t))
+		return;
+	/* The half-size table and array, or nothing (the finisher retries). */
+	if (th_reserve_fill(m, 1, true, t->B - 1, 0) ||
 	    th_grow_start_kind(m, TOPHASH_GROW_SHRINK))
 		th_finish_kick(m);
+	th_reserve_drop(m);
 }
 
 /**
@@ -2498,9 +2692,11 @@ EXPORT_SYMBOL_GPL(tophash_info);
  * One step of the finisher under m->lock: evacuate up to @max old buckets
  * at nevacuate, and complete the evacuation when none is left; on a map
  * that is not evacuating, start a shrink if one is due (and take its first
- * step). Returns true while an evacuation is left.
+ * step). All it allocates is reserved first (th_reserve_finish()): a step
+ * that cannot have it changes nothing. Returns 1 while an evacuation is
+ * left, 0 when none is, -ENOMEM when the step could not allocate.
  */
-static bool th_finish_locked(struct tophash_map *m, unsigned int max)
+static int th_finish_locked(struct tophash_map *m, unsigned int max)
 {
 	struct tophash_table *t = th_tbl(m);
 	bool done = false, started = false;
@@ -2508,16 +2704,19 @@ static bool th_finish_locked(struct tophash_map *m, unsigned int max)
 	unsigned long nold;
 	u32 kind;
 
+	if (!t->oldbuckets && !th_shrink_due(m, t))
+		return 0;
+	if (th_reserve_finish(m, max, !t->oldbuckets))
+		return -ENOMEM;
 	if (!t->oldbuckets) {
-		if (!th_shrink_due(m, t) ||
-		    th_grow_start_kind(m, TOPHASH_GROW_SHRINK))
-			return false;
+		/* From the reserve: cannot fail. */
+		if (th_grow_start_kind(m, TOPHASH_GROW_SHRINK))
+			goto out;
 		started = true;
 		t = th_tbl(m);
 	}
 	nold = th_noldbuckets(t);
 	kind = th_grow_kind(t);	/* @t is retired when the evacuation completes */
-	/* An -ENOMEM stops the step; the next one tries again. */
 	while (n < max && m->nevacuate < nold &&
 	       !th_evacuate(m, t, m->nevacuate)) {
 		n++;
@@ -2527,6 +2726,8 @@ static bool th_finish_locked(struct tophash_map *m, unsigned int max)
 		done = !th_grow_done(m, t);
 	trace_tophash_finish(m->id, th_tbl(m)->gen, n, m->nevacuate, kind, done,
 			     started);
+out:
+	th_reserve_drop(m);
 	return !!th_tbl(m)->oldbuckets;
 }
 
@@ -2540,8 +2741,11 @@ static bool th_finish_locked(struct tophash_map *m, unsigned int max)
  * tests call it directly. Lookups stay lockless and correct throughout:
  * this is the evacuation writes do, under the same lock.
  *
+ * A step that cannot allocate what it needs changes nothing (see
+ * th_reserve_finish()) and reports work left, to be tried again.
+ *
  * Context: process context, may sleep; takes m->lock.
- * Return: true while an evacuation is left.
+ * Return: true while an evacuation is left (or a step could not allocate).
  */
 bool tophash_finish_step(struct tophash_map *m, unsigned int max)
 {
@@ -2549,7 +2753,7 @@ bool tophash_finish_step(struct tophash_map *m, unsigned int max)
 
 	mutex_lock(&m->lock);
 	if (m->created)
-		more = th_finish_locked(m, max);
+		more = th_finish_locked(m, max) != 0;
 	m->finish_seen = m->evac_writes;
 	mutex_unlock(&m->lock);
 	return more;
@@ -2570,14 +2774,20 @@ static void th_finish_work(struct work_struct *work)
 					     struct tophash_map, finish);
 	unsigned long delay = TH_FINISH_DELAY;
 	bool more = false;
+	int err;
 
 	mutex_lock(&m->lock);
-	if (m->created && m->evac_writes != m->finish_seen) {
-		/* Writes moved it on since we looked: let them. */
+	/* READ_ONCE: the debugfs write of the flag; a flag, no order needed. */
+	if (m->created && (m->evac_writes != m->finish_seen ||
+			   READ_ONCE(tophash_finisher_paused))) {
+		/* Writes moved it on since we looked (or a test paused us). */
 		more = th_tbl(m)->oldbuckets || th_shrink_due(m, th_tbl(m));
 	} else if (m->created) {
-		more = th_finish_locked(m, TH_FINISH_STEP);
-		delay = 1;
+		err = th_finish_locked(m, TH_FINISH_STEP);
+		more = err != 0;
+		/* A step a jiffy; after an -ENOMEM, the next one in a while. */
+		if (err > 0)
+			delay = 1;
 	}
 	m->finish_seen = m->evac_writes;
 	mutex_unlock(&m->lock);

@@ -182,6 +182,12 @@ struct tophash_map {
 
 /* Bytes allocated by every map of the module and not yet freed. */
 extern atomic64_t tophash_live_bytes;
+/*
+ * While set, the background finisher takes no step (it looks again after
+ * TH_FINISH_DELAY): tests that compare a map before and after an operation
+ * set it. debugfs tophash/finisher_paused.
+ */
+extern bool tophash_finisher_paused;
 
 /*
  * Allocation failure injection: every allocation of tophash.ko asks

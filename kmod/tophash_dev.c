@@ -623,6 +623,8 @@ static int __init tophash_init(void)
 	tophash_dbg_root = debugfs_create_dir("tophash", NULL);
 	debugfs_create_file("live_bytes", 0400, tophash_dbg_root, NULL,
 			    &th_live_bytes_fops);
+	debugfs_create_bool("finisher_paused", 0600, tophash_dbg_root,
+			    &tophash_finisher_paused);
 	th_fail_alloc_init();
 	err = misc_register(&tophash_misc);
 	if (err)

@@ -720,7 +720,12 @@ static const char *model_matches(struct tophash_map *m)
 	return err;
 }
 
-enum { OP_PUT, OP_DEL, OP_CLEAR };
+enum { OP_PUT, OP_DEL, OP_CLEAR, OP_FINISH, NOPS };
+
+/* Deletes that succeeded while only the shrink they would start failed. */
+static unsigned long shrink_start_failed;
+/* Failed allocations of writes and finisher steps during a shrink. */
+static unsigned long failed_mid_shrink;
 
 /* Which allocation a failure hit, told apart by size. */
 enum { SITE_TABLE, SITE_ARRAY, SITE_OVERFLOW, NSITES };
@@ -736,6 +741,9 @@ static int run_op(struct tophash_map *m, int op, u64 key, u64 val)
 		return put(m, key, val, TOPHASH_ANY);
 	case OP_DEL:
 		return del(m, key);
+	case OP_FINISH:
+		/* @val old buckets; 1 while an evacuation is left */
+		return tophash_finish_step(m, val);
 	default:
 		return tophash_clear(m, &out);
 	}
@@ -745,7 +753,9 @@ static void model_apply(int op, u64 key, u64 val)
 {
 	int i = model_find(key);
 
-	if (op == OP_CLEAR) {
+	if (op == OP_FINISH) {
+		return;
+	} else if (op == OP_CLEAR) {
 		model.n = 0;
 	} else if (op == OP_DEL) {
 		if (i >= 0)
@@ -761,11 +771,15 @@ static void model_apply(int op, u64 key, u64 val)
 /*
  * Run @op with the 1st, 2nd, ... allocation it makes failing, until it
  * makes fewer allocations than that. Every -ENOMEM must leave the contents
- * exactly as before. Records in @hit[op][site] which sites failed.
+ * exactly as before, and so must a finisher step that could not allocate
+ * (it says an evacuation is left, to be tried again). A delete on a
+ * TOPHASH_F_SHRINK map succeeds when only the shrink it would start fails:
+ * then it is done, the map is not shrinking, and the finisher is queued.
+ * Records in @hit[op][site] which sites failed.
  */
 static void op_with_every_failure(struct __test_metadata *_metadata,
 				  struct tophash_map *m, int op, u64 key, u64 val,
-				  unsigned long hit[3][NSITES])
+				  unsigned long hit[NOPS][NSITES])
 {
 	size_t tsize = sizeof(struct tophash_table);
 	size_t osize = sizeof(struct th_ovf_hdr) + m->bucket_size;
@@ -786,7 +800,21 @@ static void op_with_every_failure(struct __test_metadata *_metadata,
 			ASSERT_GT(k, th_shim_alloc_calls() - calls0);
 			break;
 		}
-		ASSERT_EQ(-ENOMEM, err) TH_LOG("op %d key %#llx failure %lu", op, key, k);
+		if (op == OP_DEL && !err && m->shrink_pct) {
+			after = tu_info(m);
+			ASSERT_EQ(0, after.flags & TOPHASH_INFO_GROWING)
+				TH_LOG("key %#llx failure %lu: a shrink started", key, k);
+			ASSERT_EQ(before.count - 1, after.count);
+			ASSERT_TRUE(delayed_work_pending(&m->finish));
+			rcu_barrier();
+			ASSERT_EQ(after.bytes, atomic64_read(&tophash_live_bytes));
+			shrink_start_failed++;
+			break;
+		}
+		if (before.flags & TOPHASH_INFO_SHRINKING)
+			failed_mid_shrink++;
+		ASSERT_EQ(op == OP_FINISH ? 1 : -ENOMEM, err)
+			TH_LOG("op %d key %#llx failure %lu", op, key, k);
 		why = model_matches(m);
 		ASSERT_EQ(NULL, why) TH_LOG("op %d key %#llx after failing allocation %lu: %s",
 					    op, key, k, why);
@@ -815,7 +843,7 @@ static void op_with_every_failure(struct __test_metadata *_metadata,
 
 TEST_F(MAP, enomem_at_every_allocation_leaves_the_contents_unchanged)
 {
-	unsigned long hit[3][NSITES] = { { 0 } };
+	unsigned long hit[NOPS][NSITES] = { { 0 } };
 	struct tophash_map *m;
 	u64 i, r = 1;
 	int err, op, s;
@@ -2145,6 +2173,167 @@ TEST_F(MAP, lookup_in_a_chain_that_grows_behind_it_still_finds_its_key)
 		ASSERT_EQ(0, get(m, ik(5, 0x40 + k, k), &v));
 		EXPECT_EQ(k, v);
 	}
+	EXPECT_EQ(NULL, tu_check_map(m));
+}
+
+/*
+ * The -ENOMEM sweep on maps that shrink: every allocation of every write
+ * and finisher step failing in turn, while the map grows and shrinks over
+ * and over (threshold 40%, no floor), crowded buckets for overflow in the
+ * shrinks' appends. A failed write or step changes nothing: contents,
+ * INFO (nevacuate, B, bytes, flags) and the live bytes.
+ */
+TEST_F(MAP, enomem_at_every_allocation_of_a_shrinking_map_changes_nothing)
+{
+	unsigned long hit[NOPS][NSITES] = { { 0 } }, failed;
+	struct tophash_map *m;
+	u64 i, r = 3, x;
+	int cycle, op, s;
+
+	m = self->m = shrink_map(TOPHASH_F_IDENTITY_HASH, TOPHASH_SHRINK_MAX_PCT, 0, NULL);
+	ASSERT_NE(NULL, m);
+	model.n = 0;
+	shrink_start_failed = failed_mid_shrink = 0;
+	for (cycle = 0; cycle < 4; cycle++) {
+		/* up to 300 entries in buckets 0..36 of every B, then down to 10 */
+		for (i = 0; i < 300; i++) {
+			x = tu_rand(&r);
+			op_with_every_failure(_metadata, m, OP_PUT,
+					      ik(x % 37, 5 + (x >> 8) % 250, (x >> 16) % 1024), x, hit);
+			if (i % 23 == 22)
+				op_with_every_failure(_metadata, m, OP_FINISH, 0, 4, hit);
+		}
+		while (model.n > 10) {
+			x = tu_rand(&r);
+			op = x % 16 == 0 ? OP_FINISH : x % 8 ? OP_DEL : OP_PUT;
+			if (op == OP_DEL) {
+				failed = shrink_start_failed;
+				op_with_every_failure(_metadata, m, op, model.key[(x >> 8) % model.n], 0, hit);
+				/* the finisher starts it, one old bucket a step */
+				if (failed != shrink_start_failed)
+					op_with_every_failure(_metadata, m, OP_FINISH, 0, 1, hit);
+			} else if (op == OP_FINISH) {
+				op_with_every_failure(_metadata, m, op, 0, 1 + x % 3, hit);
+			} else
+				op_with_every_failure(_metadata, m, op,
+						      ik(x % 37, 5 + (x >> 8) % 250, (x >> 16) % 1024),
+						      x, hit);
+		}
+		/* the finisher ends what is left: each of its steps swept too */
+		for (i = 0; i < 100 && (tu_info(m).flags & TOPHASH_INFO_GROWING); i++)
+			op_with_every_failure(_metadata, m, OP_FINISH, 0, 4, hit);
+	}
+	for (op = 0; op < NOPS; op++)
+		for (s = 0; s < NSITES; s++)
+			TH_LOG("failed %-5s allocations in %s: %lu", site_name[s],
+			       op == OP_PUT ? "update" : op == OP_DEL ? "delete" :
+			       op == OP_CLEAR ? "clear" : "finisher step", hit[op][s]);
+	TH_LOG("shrinks %lu started, %lu done; %lu deletes whose shrink start failed; %lu failures mid-shrink",
+	       n_shrink_start, n_shrink_done, shrink_start_failed, failed_mid_shrink);
+	EXPECT_LT(8, n_shrink_done);
+	EXPECT_LT(0, shrink_start_failed);
+	EXPECT_LT(0, failed_mid_shrink);
+	EXPECT_LT(0, hit[OP_PUT][SITE_OVERFLOW]);
+	EXPECT_LT(0, hit[OP_DEL][SITE_OVERFLOW]);
+	EXPECT_LT(0, hit[OP_FINISH][SITE_TABLE]);
+	EXPECT_LT(0, hit[OP_FINISH][SITE_ARRAY]) TH_LOG("the finisher starting a shrink");
+	EXPECT_LT(0, hit[OP_FINISH][SITE_OVERFLOW]);
+}
+
+/*
+ * A map of B = 5 that shrinks (the default 25%), keys 41..104 in it, no
+ * growth left and its finisher idle: the delete of one more key makes a
+ * shrink due (63 < 64 entries).
+ */
+static struct tophash_map *one_delete_from_a_shrink(struct __test_metadata *_metadata)
+{
+	struct tophash_map *m = shrink_map(0, 0, 0, NULL);
+	u64 key;
+
+	if (!m)
+		return NULL;
+	for (key = 0; key < 105; key++)
+		EXPECT_EQ(0, put(m, key, key, TOPHASH_NOEXIST));
+	finish_all(m, 1024);
+	for (key = 0; key < 41; key++)
+		EXPECT_EQ(0, del(m, key));
+	while (th_shim_run_delayed_work(&m->finish))
+		;
+	EXPECT_EQ(5, tu_info(m).B);
+	EXPECT_EQ(64, tu_info(m).count);
+	return m;
+}
+
+/*
+ * A delete that starts a shrink, with each allocation of that start failing
+ * in turn (the half-size table, its array): the delete succeeds, nothing of
+ * the shrink is left behind, and the finisher starts it later.
+ */
+TEST_F(MAP, a_delete_whose_shrink_cannot_allocate_succeeds_and_changes_nothing_else)
+{
+	struct tophash_info before, after;
+	struct tophash_map *m;
+	unsigned long k, fails0;
+	u64 key;
+
+	for (k = 1;; k++) {
+		m = one_delete_from_a_shrink(_metadata);
+		ASSERT_NE(NULL, m);
+		key = 41;
+		before = tu_info(m);
+		ASSERT_EQ(0, before.flags & TOPHASH_INFO_GROWING);
+		fails0 = th_shim_alloc_failures();
+		th_shim_fail_nth(k);
+		ASSERT_EQ(0, del(m, key));
+		th_shim_fail_nth(0);
+		after = tu_info(m);
+		if (th_shim_alloc_failures() == fails0) {
+			EXPECT_TRUE(after.flags & TOPHASH_INFO_SHRINKING);
+			EXPECT_EQ(3, k) TH_LOG("the start allocates a table and an array");
+			tu_map_free(m);
+			break;
+		}
+		EXPECT_EQ(0, after.flags & TOPHASH_INFO_GROWING) TH_LOG("failure %lu", k);
+		EXPECT_EQ(before.count - 1, after.count);
+		EXPECT_EQ(before.B, after.B);
+		EXPECT_EQ(before.bytes, after.bytes) TH_LOG("failure %lu", k);
+		EXPECT_EQ(before.generation, after.generation);
+		rcu_barrier();
+		EXPECT_EQ(after.bytes, atomic64_read(&tophash_live_bytes));
+		ASSERT_TRUE(delayed_work_pending(&m->finish));
+		ASSERT_TRUE(th_shim_run_delayed_work(&m->finish));
+		EXPECT_EQ(4, tu_info(m).B) TH_LOG("the finisher shrank it");
+		for (key = 42; key < 105; key++)
+			EXPECT_EQ(0, get(m, key, &(u64){ 0 }));
+		tu_map_free(m);
+	}
+}
+
+/*
+ * A finisher step that cannot allocate (the shrink's start, an append's
+ * overflow bucket, the table that ends it) changes nothing and says that
+ * work is left; the background work item tries again after
+ * TH_FINISH_DELAY rather than giving up.
+ */
+TEST_F(MAP, a_finisher_step_that_cannot_allocate_changes_nothing_and_retries)
+{
+	struct tophash_map *m = self->m = one_delete_from_a_shrink(_metadata);
+	u64 key = 41;
+
+	ASSERT_NE(NULL, m);
+	th_shim_fail_nth(1);
+	ASSERT_EQ(0, del(m, key++));	/* its shrink cannot start */
+	th_shim_fail_nth(0);
+	ASSERT_EQ(5, tu_info(m).B);
+	th_shim_fail_nth(1);
+	ASSERT_TRUE(th_shim_run_delayed_work(&m->finish));
+	th_shim_fail_nth(0);
+	EXPECT_EQ(5, tu_info(m).B);
+	EXPECT_EQ(0, tu_info(m).flags & TOPHASH_INFO_GROWING);
+	ASSERT_TRUE(delayed_work_pending(&m->finish)) TH_LOG("it tries again");
+	EXPECT_EQ(TH_FINISH_DELAY, m->finish.delay) TH_LOG("not a busy retry");
+	ASSERT_TRUE(th_shim_run_delayed_work(&m->finish));
+	EXPECT_EQ(4, tu_info(m).B);
 	EXPECT_EQ(NULL, tu_check_map(m));
 }
 
