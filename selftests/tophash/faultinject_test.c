@@ -181,6 +181,8 @@ static const char *const op_name[NOPS] = { "update", "delete", "clear", "batch" 
 static unsigned long points[NOPS], most[NOPS];
 /* On a map that shrinks: deletes whose shrink start failed, failures mid-shrink. */
 static unsigned long shrink_start_failed, failed_mid_shrink;
+/* The ops a failed batch completed. */
+static uint32_t batch_done;
 
 static int run_op(int fd, enum op op, uint64_t key, uint64_t val)
 {
@@ -200,7 +202,10 @@ static int run_op(int fd, enum op op, uint64_t key, uint64_t val)
 	default:
 		for (i = 0; i < 3; i++)
 			ops[i] = th_bop(TOPHASH_BATCH_UPDATE, TOPHASH_ANY, &k[i], &v[i]);
-		return th_batch(fd, ops, 3, &done);
+		done = 0;
+		i = th_batch(fd, ops, 3, &done);
+		batch_done = done;
+		return i;
 	}
 }
 
@@ -277,6 +282,24 @@ static void sweep(struct __test_metadata *_metadata, int fd, enum op op,
 			failed_mid_shrink++;
 		ASSERT_EQ(-ENOMEM, r) TH_LOG("%s %#llx, allocation %lu failed: %d",
 					     op_name[op], (unsigned long long)key, n, r);
+		if (op == OP_BATCH && batch_done) {
+			/*
+			 * A batch is not atomic: the ops before the failed one
+			 * stay done (uapi/tophash.h). Check them in the model
+			 * and go on from there.
+			 */
+			unsigned int j;
+
+			for (j = 0; j < batch_done; j++)
+				model_put(key + j, val);
+			free(before.layout);
+			ASSERT_EQ(0, snap_take(fd, &after)) TH_LOG("a done op's key is missing");
+			for (j = 0; j < nkeys; j++)
+				ASSERT_EQ(vals[j], after.vals[j]);
+			free(after.layout);
+			points[op]++;
+			continue;
+		}
 		ASSERT_EQ(0, snap_take(fd, &after));
 		why = snap_diff(&before, &after);
 		ASSERT_EQ(NULL, why) TH_LOG("%s %#llx, allocation %lu failed: %s",
