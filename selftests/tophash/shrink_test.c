@@ -266,7 +266,11 @@ TEST_F_TIMEOUT(SHRINK, clear_mid_shrink_returns_to_the_hint, 300)
 	close(fd);
 }
 
-/* Closing mid-shrink cancels the finisher and gives every byte back. */
+/*
+ * Closing mid-shrink cancels the finisher and gives every byte back: the
+ * module's live bytes come back to (at most) what they were before, which
+ * may still include an earlier test's map waiting for its grace period.
+ */
 TEST_F_TIMEOUT(SHRINK, close_mid_shrink_frees_everything, 300)
 {
 	long long before, after = -1;
@@ -281,11 +285,12 @@ TEST_F_TIMEOUT(SHRINK, close_mid_shrink_frees_everything, 300)
 	ASSERT_EQ(0, mid_shrink(_metadata, fd));
 	close(fd);
 	/* the arrays go after a grace period */
-	for (t = 0; t < 50 && after != before; t++) {
+	for (t = 0; t < 50 && (after < 0 || after > before); t++) {
 		sleep_ms(100);
 		after = th_read_ll(TH_DBG "/live_bytes");
 	}
-	EXPECT_EQ(before, after);
+	EXPECT_LE(0, after);
+	EXPECT_LE(after, before);
 }
 
 /*
