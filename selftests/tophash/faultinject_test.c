@@ -7,7 +7,9 @@
  * delete's growth work, clear and batch; on a TOPHASH_F_SHRINK map also a
  * delete that starts a shrink (its half-size table and array: the delete
  * succeeds, the shrink is not started) and writes during a shrink (growth
- * work that appends pairs of old buckets). After each failed step: ENOMEM,
+ * work that appends pairs of old buckets). The background finisher is
+ * paused (debugfs tophash/finisher_paused) so that it cannot move an idle
+ * growth on between two snapshots. After each failed step: ENOMEM,
  * and the map exactly as before: INFO, the LAYOUT bytes, every value, the
  * module's live bytes. Uses debugfs tophash/fail_alloc (the kernel's
  * fault-injection attributes; only in kernels with
@@ -338,6 +340,8 @@ FIXTURE_SETUP(FAILALLOC)
 	ASSERT_EQ(0, fi_write("interval", "1"));
 	ASSERT_EQ(0, fi_write("verbose", "0"));
 	ASSERT_EQ(0, fi_write("task-filter", "Y"));
+	/* An idle growth's finisher must not move it between two snapshots. */
+	ASSERT_EQ(0, th_finisher_pause(true));
 	/* Only this task's allocations fail. */
 	f = open("/proc/self/make-it-fail", O_WRONLY);
 	ASSERT_LE(0, f);
@@ -467,7 +471,6 @@ TEST_F_TIMEOUT(FAILALLOC, shrink_starts_and_writes_mid_shrink_fail_cleanly, 1200
 
 	if (self->absent)
 		SKIP(return, "no " FI " (a kernel without CONFIG_FAULT_INJECTION_DEBUG_FS)");
-	ASSERT_EQ(0, th_finisher_pause(true));
 	self->fd = open(TH_DEV, O_RDWR);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, th_err(ioctl(self->fd, TOPHASH_IOC_CREATE, &c)));
