@@ -19,6 +19,8 @@
 #include <linux/bitops.h>
 #include <linux/prefetch.h>
 #include <linux/cache.h>
+#include <linux/memcontrol.h>
+#include <linux/sched/mm.h>
 #include <asm/byteorder.h>
 #include <asm/unaligned.h>
 #include "tophash_core.h"
@@ -866,6 +868,8 @@ int tophash_map_create(struct tophash_map *m, const struct tophash_create *c,
 	get_random_bytes(&t->seed, sizeof(t->seed));
 	t->gen = ++m->generation;
 	th_publish_table(m, t);
+	/* The finisher charges what it allocates to the creator's group. */
+	m->memcg = get_mem_cgroup_from_mm(current->mm);
 	/* Pairs with smp_load_acquire() in tophash_ioctl(): the shape is set. */
 	smp_store_release(&m->created, true);
 	mutex_unlock(&m->lock);
@@ -902,6 +906,8 @@ void tophash_map_destroy(struct tophash_map *m)
 		RCU_INIT_POINTER(m->tbl, NULL); /* Readers are gone: no pairing. */
 		th_retire_table(m, t);
 		WRITE_ONCE(m->created, false);
+		mem_cgroup_put(m->memcg);
+		m->memcg = NULL;
 	}
 	mutex_unlock(&m->lock);
 	mutex_destroy(&m->lock);
@@ -2773,9 +2779,12 @@ static void th_finish_work(struct work_struct *work)
 	struct tophash_map *m = container_of(to_delayed_work(work),
 					     struct tophash_map, finish);
 	unsigned long delay = TH_FINISH_DELAY;
+	struct mem_cgroup *old;
 	bool more = false;
 	int err;
 
+	/* A worker is in no task's group: charge the map's creator's. */
+	old = set_active_memcg(m->memcg);
 	mutex_lock(&m->lock);
 	/* READ_ONCE: the debugfs write of the flag; a flag, no order needed. */
 	if (m->created && (m->evac_writes != m->finish_seen ||
@@ -2791,6 +2800,7 @@ static void th_finish_work(struct work_struct *work)
 	}
 	m->finish_seen = m->evac_writes;
 	mutex_unlock(&m->lock);
+	set_active_memcg(old);
 	if (more)
 		schedule_delayed_work(&m->finish, delay);
 }

@@ -126,6 +126,9 @@ struct tophash_table {
  *	evacuation on only when this did not change since it was queued
  * @finish_seen: @evac_writes when the finisher was last queued
  * @finish: the background finisher (tophash_finish_step())
+ * @memcg: the memory cgroup of the task that created the map (a reference);
+ *	the finisher's allocations are charged to it, as the writes' are to
+ *	theirs (a work item runs in no task's group)
  * @seq: write sections around in-place overwrites of live slots (value
  *	update, delete zeroing), one per stripe of primary-bucket indexes of
  *	the current array; lockless readers retry when one overlapped them
@@ -176,6 +179,7 @@ struct tophash_map {
 	u64 evac_writes;
 	u64 finish_seen;
 	struct delayed_work finish;
+	struct mem_cgroup *memcg;
 	seqcount_t seq[TH_SEQ_STRIPES];
 	struct th_reserve rsv;
 };
