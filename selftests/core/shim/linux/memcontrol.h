@@ -9,6 +9,7 @@ struct mem_cgroup;
 
 static inline void mem_cgroup_put(struct mem_cgroup *memcg)
 {
+	(void)memcg;
 }
 
 #endif

@@ -7,6 +7,7 @@
 /* The charging scope of the work item: nothing to switch here. */
 static inline struct mem_cgroup *set_active_memcg(struct mem_cgroup *memcg)
 {
+	(void)memcg;
 	return NULL;
 }
 
