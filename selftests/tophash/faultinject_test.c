@@ -465,7 +465,7 @@ TEST_F_TIMEOUT(FAILALLOC, shrink_starts_and_writes_mid_shrink_fail_cleanly, 1200
 		.shrink_pct = TOPHASH_SHRINK_MAX_PCT,
 	};
 	struct tophash_info in, after;
-	unsigned long starts = 0, n;
+	unsigned long starts = 0, failed, n;
 	uint64_t i, r = 5, key;
 	int cycle, rr;
 
@@ -489,12 +489,19 @@ TEST_F_TIMEOUT(FAILALLOC, shrink_starts_and_writes_mid_shrink_fail_cleanly, 1200
 			if (!(in.flags & TOPHASH_INFO_GROWING) && in.B > 0 &&
 			    (in.count - 1) * 100 < (uint64_t)c.shrink_pct * 8 << in.B) {
 				memset(&after, 0, sizeof(after));
+				failed = 0;
 				for (n = 1;; n++) {
 					ASSERT_EQ(0, fi_fail_nth(n));
 					rr = th_del(self->fd, &key);
 					if (!fi_disarm())
 						break;
+					if (rr == -ENOMEM) {	/* the ioctl's buffer: nothing done */
+						ASSERT_EQ(0, th_info(self->fd, &after));
+						ASSERT_EQ(in.count, after.count);
+						continue;
+					}
 					ASSERT_EQ(0, rr);
+					failed++;
 					ASSERT_EQ(0, th_info(self->fd, &after));
 					ASSERT_EQ(0, after.flags & TOPHASH_INFO_GROWING)
 						TH_LOG("allocation %lu failed, a shrink started", n);
@@ -514,7 +521,7 @@ TEST_F_TIMEOUT(FAILALLOC, shrink_starts_and_writes_mid_shrink_fail_cleanly, 1200
 				ASSERT_EQ(0, rr);
 				ASSERT_EQ(0, th_info(self->fd, &after));
 				ASSERT_TRUE(after.flags & TOPHASH_INFO_SHRINKING);
-				EXPECT_EQ(3, n) TH_LOG("a table, an array");
+				EXPECT_EQ(2, failed) TH_LOG("a table, an array");
 				starts++;
 				model_apply(OP_DEL, key, 0);
 				continue;
