@@ -1,37 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tophash: /dev/tophash, one map per open file, its ioctls and debugfs view.
+ * tophash: /dev/tophash, one map per open file, and its ioctls.
  */
 #include <linux/module.h>
 #include <linux/miscdevice.h>
 #include <linux/fs.h>
 #include <linux/uaccess.h>
 #include <linux/slab.h>
-#include <linux/idr.h>
 #include <linux/capability.h>
-#include <linux/debugfs.h>
-#include <linux/seq_file.h>
 #include <linux/mm.h>
 #include <linux/highmem.h>
 #include "tophash_core.h"
-
-static DEFINE_IDA(tophash_ida);
-static struct dentry *tophash_dbg_root;
-
-#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
-DECLARE_FAULT_ATTR(tophash_fail_alloc_attr);
-
-/* debugfs tophash/fail_alloc/: the knobs of th_fail_alloc(). */
-static void th_fail_alloc_init(void)
-{
-	fault_create_debugfs_attr("fail_alloc", tophash_dbg_root,
-				  &tophash_fail_alloc_attr);
-}
-#else
-static void th_fail_alloc_init(void)
-{
-}
-#endif
+#include "tophash_module.h"
 
 /* Scratch buffers for one op: key and value copied from/to userspace. */
 struct th_op_buf {
@@ -139,57 +119,6 @@ static void th_out_write(struct th_uout *o, const void *src)
 	o->npages = 0;
 }
 
-/* Check create arguments and fill in defaults; the identity check is the caller's. */
-static int th_check_create(struct tophash_create *c)
-{
-	c->id = 0;	/* an output */
-	if (c->key_size < 1 || c->key_size > TOPHASH_MAX_KEY_SIZE ||
-	    c->value_size < 1 || c->value_size > TOPHASH_MAX_VALUE_SIZE ||
-	    (c->flags & ~TOPHASH_F_ALL) ||
-	    (!(c->flags & TOPHASH_F_SHRINK) && c->shrink_pct) ||
-	    c->shrink_pct > TOPHASH_SHRINK_MAX_PCT ||
-	    c->max_entries > TOPHASH_LIMIT_MAX_ENTRIES)
-		return -EINVAL;
-	if (!c->max_entries)
-		c->max_entries = TOPHASH_DEFAULT_MAX_ENTRIES;
-	if (c->size_hint > c->max_entries)
-		return -EINVAL;
-	if ((c->flags & TOPHASH_F_IDENTITY_HASH) && c->key_size != sizeof(u64))
-		return -EINVAL;
-	return 0;
-}
-
-static void th_dbg_add(struct tophash_map *m);
-
-/* Give @m an id, its shape and its debugfs entry. */
-static int th_map_setup(struct tophash_map *m, struct tophash_create *c)
-{
-	int id, err;
-
-	if (th_fail_alloc())
-		return -ENOMEM;
-	id = ida_alloc_min(&tophash_ida, 1, GFP_KERNEL);
-	if (id < 0)
-		return id;
-	err = tophash_map_create(m, c, id);
-	if (err) {
-		ida_free(&tophash_ida, id);
-		return err;
-	}
-	c->id = id;
-	th_dbg_add(m);
-	return 0;
-}
-
-/* Undo th_map_setup() (if it ran) and free what the map holds. */
-static void th_map_teardown(struct tophash_map *m)
-{
-	debugfs_remove_recursive(m->dbg);
-	if (m->created)
-		ida_free(&tophash_ida, m->id);
-	tophash_map_destroy(m);
-}
-
 static int th_ioc_create(struct tophash_map *m, void __user *uarg)
 {
 	struct tophash_create c;
@@ -215,56 +144,6 @@ static int th_ioc_create(struct tophash_map *m, void __user *uarg)
 	th_out_write(&out, &c);
 	return 0;
 }
-
-/**
- * tophash_map_new() - create a map for in-kernel use
- * @c: shape as for TOPHASH_IOC_CREATE (@c->size is ignored); @c->id is set.
- *	Identity hashing is allowed: kernel callers are trusted.
- *
- * The map gets an id and a debugfs entry like a /dev/tophash map. Use it
- * with tophash_update(), tophash_delete(), tophash_clear() (process
- * context, may sleep, serialized internally) and tophash_lookup() or
- * tophash_lookup_rcu() (any context but NMI, lockless).
- *
- * Context: process context; may sleep.
- * Return: the map, or an ERR_PTR(): -EINVAL for a bad shape, -ENOMEM.
- */
-struct tophash_map *tophash_map_new(struct tophash_create *c)
-{
-	struct tophash_map *m;
-	int err;
-
-	err = th_check_create(c);
-	if (err)
-		return ERR_PTR(err);
-	m = th_fail_alloc() ? NULL : kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
-	if (!m)
-		return ERR_PTR(-ENOMEM);
-	tophash_map_init(m);
-	err = th_map_setup(m, c);
-	if (err) {
-		th_map_teardown(m);
-		kfree(m);
-		return ERR_PTR(err);
-	}
-	return m;
-}
-EXPORT_SYMBOL_GPL(tophash_map_new);
-
-/**
- * tophash_map_free() - free a map from tophash_map_new()
- * @m: the map; no caller may use it any more, but lockless readers still
- *	inside an RCU read-side section that began before this call may
- *	finish safely: the map itself is freed after a grace period.
- *
- * Context: process context; may sleep.
- */
-void tophash_map_free(struct tophash_map *m)
-{
-	th_map_teardown(m);
-	kfree_rcu(m, rcu);
-}
-EXPORT_SYMBOL_GPL(tophash_map_free);
 
 /* Copy in an op's key (and, for updates, value); check sizes and pointers. */
 static int th_get_kv(struct tophash_map *m, struct th_op_buf *buf, u64 ukey,
@@ -512,73 +391,6 @@ static long tophash_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	return -ENOTTY;
 }
 
-/* debugfs: <id>/info and <id>/layout of each map, and live_bytes. */
-
-struct th_seq_ctx {
-	struct tophash_map *m;
-	struct seq_file *s;
-};
-
-static int th_seq_chain(void *arg, u32 table, u32 bucket, u32 depth,
-			const u8 *b)
-{
-	struct th_seq_ctx *c = arg;
-	unsigned int i;
-
-	seq_printf(c->s, "%s %6u ", table == TOPHASH_LAYOUT_OLD ? "old" : "new",
-		   bucket);
-	for (; b; b = th_overflow(c->m, b)) {
-		seq_putc(c->s, '|');
-		for (i = 0; i < TH_SLOTS; i++)
-			seq_putc(c->s, TOPHASH_STATE_CHAR(b[i]));
-	}
-	seq_puts(c->s, "|\n");
-	return 0;
-}
-
-static int th_dbg_layout_show(struct seq_file *s, void *unused)
-{
-	struct th_seq_ctx ctx = { .m = s->private, .s = s };
-	u32 B, n;
-
-	return tophash_walk_layout(ctx.m, th_seq_chain, &ctx, &B, &n);
-}
-DEFINE_SHOW_ATTRIBUTE(th_dbg_layout);
-
-static int th_dbg_info_show(struct seq_file *s, void *unused)
-{
-	struct tophash_info in;
-
-	tophash_info(s->private, &in);
-	seq_printf(s, "id %u\ncount %llu\nB %u\ngrowing %u\nsame_size %u\n",
-		   in.id, in.count, in.B, !!(in.flags & TOPHASH_INFO_GROWING),
-		   !!(in.flags & TOPHASH_INFO_SAME_SIZE));
-	seq_printf(s, "noverflow %llu\nnoldoverflow %llu\nnevacuate %llu\n",
-		   in.noverflow, in.noldoverflow, in.nevacuate);
-	seq_printf(s, "bytes %llu\nkey_size %u\nvalue_size %u\nmax_entries %llu\ngeneration %llu\nidentity %u\n",
-		   in.bytes, in.key_size, in.value_size, in.max_entries,
-		   in.generation, !!(in.flags & TOPHASH_INFO_IDENTITY));
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(th_dbg_info);
-
-static int th_live_bytes_get(void *data, u64 *val)
-{
-	*val = atomic64_read(&tophash_live_bytes);
-	return 0;
-}
-DEFINE_DEBUGFS_ATTRIBUTE(th_live_bytes_fops, th_live_bytes_get, NULL, "%llu\n");
-
-static void th_dbg_add(struct tophash_map *m)
-{
-	char name[16];
-
-	snprintf(name, sizeof(name), "%u", m->id);
-	m->dbg = debugfs_create_dir(name, tophash_dbg_root);
-	debugfs_create_file("info", 0400, m->dbg, m, &th_dbg_info_fops);
-	debugfs_create_file("layout", 0400, m->dbg, m, &th_dbg_layout_fops);
-}
-
 static int tophash_open(struct inode *inode, struct file *file)
 {
 	struct tophash_map *m;
@@ -616,36 +428,12 @@ static struct miscdevice tophash_misc = {
 	.mode = 0600,
 };
 
-static int __init tophash_init(void)
+int th_dev_register(void)
 {
-	int err;
-
-	tophash_dbg_root = debugfs_create_dir("tophash", NULL);
-	debugfs_create_file("live_bytes", 0400, tophash_dbg_root, NULL,
-			    &th_live_bytes_fops);
-	debugfs_create_bool("finisher_paused", 0600, tophash_dbg_root,
-			    &tophash_finisher_paused);
-	th_fail_alloc_init();
-	err = misc_register(&tophash_misc);
-	if (err)
-		goto out_remove_dbg;
-	return 0;
-
-out_remove_dbg:
-	debugfs_remove_recursive(tophash_dbg_root);
-	return err;
+	return misc_register(&tophash_misc);
 }
 
-static void __exit tophash_exit(void)
+void th_dev_unregister(void)
 {
 	misc_deregister(&tophash_misc);
-	debugfs_remove_recursive(tophash_dbg_root);
-	/* Wait for the call_rcu() frees of retired tables and buckets. */
-	rcu_barrier();
-	ida_destroy(&tophash_ida);
 }
-
-module_init(tophash_init);
-module_exit(tophash_exit);
-MODULE_DESCRIPTION("Go's classic runtime map as an observable kernel data structure");
-MODULE_LICENSE("GPL");

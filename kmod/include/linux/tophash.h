@@ -13,7 +13,7 @@
  * context but NMI; they never return a torn value or another key's value,
  * and find every key present for the whole lookup, also while the map
  * grows. The kerneldoc of each function, at its definition
- * (kmod/tophash_core.c, kmod/tophash_dev.c), gives its context and return
+ * (kmod/tophash_core.c, kmod/tophash_api.c), gives its context and return
  * values; Documentation/kernel-api.md has an example.
  *
  * Every function is exported GPL-only by tophash.ko.
