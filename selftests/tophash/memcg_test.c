@@ -70,14 +70,27 @@ static int cg_setup(void)
 
 #define FI TH_DBG "/fail_alloc"
 
-/* memory.current of CG once the module's live bytes are @bytes (RCU done). */
+/*
+ * memory.current of CG once the module's live bytes are @bytes (RCU done)
+ * and the uncharges behind them too: an array freed from an RCU callback
+ * is vfree()d later by a work item, so wait until memory.current stops
+ * moving (two reads 100 ms apart within 64 KiB).
+ */
 static long long cg_current_settled(uint64_t bytes)
 {
+	long long a, b = -1;
 	int i;
 
 	for (i = 0; i < 5000 && th_read_ll(TH_DBG "/live_bytes") != (long long)bytes; i++)
 		usleep(1000);
-	return th_read_ll(CG "/memory.current");
+	a = th_read_ll(CG "/memory.current");
+	for (i = 0; i < 50; i++, a = b) {
+		usleep(100000);
+		b = th_read_ll(CG "/memory.current");
+		if (llabs(b - a) < (64 << 10))
+			break;
+	}
+	return b;
 }
 
 /*
