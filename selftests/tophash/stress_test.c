@@ -19,6 +19,12 @@
 
 #define NSTABLE		256
 #define NCHURN		4096
+/*
+ * The keys a swell and drain inserts and deletes: 256 + 1024 entries take
+ * the map to B = 8, whose shrink is due below 512. A cycle is ~1800 writer
+ * ops, which a KCSAN guest under TCG makes in about 7 s.
+ */
+#define SWELL		1024
 #define NREADERS	2
 
 struct sval {
@@ -110,7 +116,7 @@ static void run_stress(struct __test_metadata *_metadata, struct shared *sh,
 		       unsigned int clear_every)
 {
 	pthread_t th[NREADERS];
-	uint64_t s = 99, ops = 0, end, smaller = 0;
+	uint64_t s = 99, ops = 0, end, cap, smaller = 0;
 	struct tophash_info in0, in, now;
 	uint32_t lastB = 0;
 	struct tophash_clear cl;
@@ -126,14 +132,16 @@ static void run_stress(struct __test_metadata *_metadata, struct shared *sh,
 	for (i = 0; i < NREADERS; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, reader, sh));
 	end = now_ms() + stress_ms();
-	while (now_ms() < end) {
+	/* A swell and drain goes on (up to 10 times longer) until B went down. */
+	cap = now_ms() + 10ULL * stress_ms();
+	while (now_ms() < end || (sh->swell_drain && !smaller && now_ms() < cap)) {
 		uint64_t r = rnd(&s);
 
 		k = r % (NSTABLE + NCHURN);
 		if (sh->swell_drain) {
 			/* pass 2n inserts churn key i, pass 2n + 1 deletes it */
-			k = NSTABLE + ops % NCHURN;
-			r = (ops / NCHURN) % 2 ? 0 : 1;
+			k = NSTABLE + ops % SWELL;
+			r = (ops / SWELL) % 2 ? 0 : 1;
 			if (ops % 16 == 0)	/* and the stable keys change value */
 				k = ops / 16 % NSTABLE;
 		}
@@ -188,9 +196,12 @@ TEST(device_readers_see_no_torn_values_while_the_map_grows)
 }
 
 /*
- * TOPHASH_F_SHRINK: the churn keys come and all go again, so the map doubles
- * up to B = 9 and shrinks back while the readers look (and the finisher
- * may move an evacuation on between the writer's ops).
+ * TOPHASH_F_SHRINK: SWELL churn keys come and all go again, so the map
+ * doubles up to B = 8 and shrinks back while the readers look (and the
+ * finisher may move an evacuation on between the writer's ops). The writer
+ * goes on past TOPHASH_STRESS_MS (up to ten times) until B went down: on
+ * the KCSAN guest 3 s were 728 writer ops, not one whole swell of the 4096
+ * keys it used, and the test failed with "B went down 0 times".
  */
 TEST(device_readers_see_no_torn_values_while_the_map_shrinks)
 {
