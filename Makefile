@@ -32,7 +32,8 @@ THCTL    := userspace/thctl/thctl
 TESTS    := selftests/tophash/tophash_test selftests/tophash/lifecycle_test selftests/tophash/semantics_test \
 	    selftests/tophash/stress_test selftests/tophash/slotreuse_test \
 	    selftests/tophash/trace_test selftests/tophash/contract_test \
-	    selftests/tophash/faultinject_test selftests/tophash/memcg_test selftests/tophash/fuzz_test
+	    selftests/tophash/faultinject_test selftests/tophash/memcg_test selftests/tophash/fuzz_test \
+	    selftests/tophash/shrink_test
 
 # slotreuse: BPF object -> skeleton (build/bpf, generated) -> libbpf loader,
 # linked dynamically (mkinitramfs.sh copies the libraries ldd names).

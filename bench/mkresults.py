@@ -82,6 +82,7 @@ def read_guest(path):
     missing = {}    # run -> reason
     env = {}
     starts = {}     # (run, keysize) -> start line dict
+    drains = {}     # impl -> [dict per round] (tophash_bench.ko drain=1)
     errors = []
     with open(path, errors="replace") as f:
         for line in f:
@@ -102,6 +103,8 @@ def read_guest(path):
                 missing[run] = d.get("reason", "?")
             elif name == "consumer":
                 consumers.setdefault(run, []).append(d)
+            elif name == "drain":
+                drains.setdefault(d["impl"], []).append(d)
             elif name == "bytes":
                 bytes_.setdefault((run, d["keysize"], d["impl"]), d)
             elif name == "bytes_curve" and run == "main":
@@ -123,7 +126,7 @@ def read_guest(path):
                 rounds.setdefault(key, []).append(float(d["mops"]))
                 ops[key] = int(d["ops"])
     return (rounds, ops, bytes_, consumers, missing, env, starts, errors,
-            curve, calls, sites)
+            curve, calls, sites, drains)
 
 
 def fmt(x, nd=3):
@@ -244,6 +247,59 @@ def bytes_table(out, bytes_, keysizes):
             notes.append(f"rhashtable {ks} B: tables={rh.get('tables')} "
                          f"nested={rh.get('nested')} when sampled")
     return res, notes
+
+
+DRAIN_ORDER = ["tophash_fresh", "tophash", "tophash_shrink25", "tophash_shrink40",
+               "rhashtable", "rhashtable_autoshrink"]
+DRAIN_BYTES_TARGET = 1.5    # shrinking tophash vs a fresh one (issue 12)
+DRAIN_RATE_TARGET = 0.8     # drain rate with shrinking vs without
+
+
+def drain_table(out, drains):
+    """Bytes per live entry after a 90% drain, and the deletes' rate."""
+    if not drains:
+        return
+    out.append("## Memory after a drain: 90% of the keys deleted")
+    out.append("")
+    out.append("`tophash_bench.ko drain=1` (8-byte keys and values): each map gets "
+               "the keys, loses 9 in 10 of them (timed: the delete rate), then "
+               "finishes what the deletes started (tophash: "
+               "`tophash_finish_step()`, what its background finisher runs; "
+               "rhashtable: its resize worker) and waits a grace period; bytes "
+               "as in the table above (rhashtable's objects by their kmalloc "
+               "size class). `tophash_fresh` is a new map filled with the kept "
+               "keys only. Medians over the rounds.")
+    out.append("")
+    out.append("| map | live entries | B | bytes per live entry | vs fresh tophash "
+               "| deletes Mops/s | vs tophash (no shrink) | settle ms |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+
+    def medf(k, f):
+        return med([float(d[f]) for d in drains.get(k, [])]) if k in drains else None
+
+    fresh = medf("tophash_fresh", "bytes_per_entry")
+    base_rate = medf("tophash", "delete_mops")
+    for k in DRAIN_ORDER:
+        if k not in drains:
+            continue
+        d = drains[k][0]
+        bpe = medf(k, "bytes_per_entry")
+        rate = medf(k, "delete_mops")
+        vs = f"{bpe / fresh:.2f}x" if fresh else "?"
+        if k.startswith("tophash_shrink") and fresh:
+            vs += f" (target <= {DRAIN_BYTES_TARGET}x: " + \
+                  ("met" if bpe / fresh <= DRAIN_BYTES_TARGET else "**missed**") + ")"
+        rcell = "-"
+        if k != "tophash_fresh" and rate and base_rate:
+            rcell = f"{rate / base_rate:.2f}x"
+            if k.startswith("tophash_shrink"):
+                rcell += f" (target >= {DRAIN_RATE_TARGET}x: " + \
+                         ("met" if rate / base_rate >= DRAIN_RATE_TARGET else "**missed**") + ")"
+        out.append(f"| {k} | {int(d['entries']):,} | {d.get('B', '-') if k.startswith('tophash') else '-'} "
+                   f"| {bpe:.2f} | {vs} | "
+                   f"{'-' if k == 'tophash_fresh' else f'{rate:.3f}'} | {rcell} | "
+                   f"{medf(k, 'settle_ns') / 1e6:.1f} |")
+    out.append("")
 
 
 def curve_table(out, curve, keysizes):
@@ -545,7 +601,7 @@ def main():
         return write_results(a.out, None, native_section(a))
 
     (rounds, ops, bytes_, consumers, missing, env, starts, errors, curve,
-     calls, sites) = read_guest(a.guest)
+     calls, sites, drains) = read_guest(a.guest)
     accel, vm_secs, vm_rc = read_vmrun(a.vmrun)
     ncpu, model, mem = host_info()
     keysizes = sorted({k[1] for k in rounds if k[0] == "main"}, key=int)
@@ -659,6 +715,7 @@ def main():
         o.append(f"\n_{n}_")
     o.append("")
     curve_table(o, curve, keysizes)
+    drain_table(o, drains)
     for f in calls_table(o, calls, sites, missing):
         print(f"mkresults: hashes per op: {f}", file=sys.stderr)
 

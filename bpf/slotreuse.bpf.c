@@ -15,6 +15,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "tophash.h"	/* TOPHASH_GROW_*, the grow events' kind */
 #include "slotreuse.h"
 
 struct bpf_map;
@@ -51,12 +52,12 @@ struct {
 	__type(value, struct slot_info);
 } pending SEC(".maps");
 
-/* map id -> bpf_ktime_get_ns() at tophash_grow_start */
+/* map id -> what its growth in progress started with */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct grow_info);
 } grows SEC(".maps");
 
 static __always_inline bool skip_map(__u32 id)
@@ -257,35 +258,45 @@ int BPF_PROG(on_evacuate, __u32 id, __u64 gen, __u64 newgen, __u32 bucket,
 
 SEC("raw_tp/tophash_grow_start")
 int BPF_PROG(on_grow_start, __u32 id, __u64 gen, __u64 newgen, __u32 B,
-	     __u32 same_size, __u64 count, __u64 noverflow)
+	     __u32 same_size, __u64 count, __u64 noverflow, __u32 kind,
+	     __u64 bytes)
 {
 	struct slotreuse_counts *c = get_counts();
-	__u64 ts = bpf_ktime_get_ns();
+	struct grow_info gi = {
+		.ts = bpf_ktime_get_ns(), .bytes = bytes, .kind = kind,
+	};
 
 	if (skip_map(id) || !c)
 		return 0;
 	__sync_fetch_and_add(&c->grows, 1);
 	if (same_size)
 		__sync_fetch_and_add(&c->same_size_grows, 1);
-	bpf_map_update_elem(&grows, &id, &ts, BPF_ANY);
+	if (kind == TOPHASH_GROW_SHRINK)
+		__sync_fetch_and_add(&c->shrinks, 1);
+	bpf_map_update_elem(&grows, &id, &gi, BPF_ANY);
 	return 0;
 }
 
 SEC("raw_tp/tophash_grow_done")
 int BPF_PROG(on_grow_done, __u32 id, __u64 gen, __u64 newgen, __u32 B,
-	     __u32 same_size, __u64 count, __u64 noverflow)
+	     __u32 same_size, __u64 count, __u64 noverflow, __u32 kind,
+	     __u64 bytes)
 {
 	struct slotreuse_counts *c = get_counts();
 	struct slotreuse_hists *h = get_hists();
-	__u64 *tsp;
+	struct grow_info *gi;
 
 	if (skip_map(id) || !c || !h)
 		return 0;
 	__sync_fetch_and_add(&c->grows_done, 1);
-	tsp = bpf_map_lookup_elem(&grows, &id);
-	if (!tsp)
+	if (kind == TOPHASH_GROW_SHRINK)
+		__sync_fetch_and_add(&c->shrinks_done, 1);
+	gi = bpf_map_lookup_elem(&grows, &id);
+	if (!gi)
 		return 0;	/* started before we attached */
-	hist_add(&h->grow, ns_to_unit(bpf_ktime_get_ns() - *tsp));
+	hist_add(&h->grow, ns_to_unit(bpf_ktime_get_ns() - gi->ts));
+	if (kind == TOPHASH_GROW_SHRINK && gi->bytes > bytes)
+		__sync_fetch_and_add(&c->shrink_bytes, gi->bytes - bytes);
 	bpf_map_delete_elem(&grows, &id);
 	return 0;
 }

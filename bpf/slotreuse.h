@@ -52,6 +52,10 @@ struct slotreuse_hists {
  * @grows_done: growths finished
  * @clears: tophash_clear events of live maps
  * @destroys: maps destroyed
+ * @shrinks: shrinks started (TOPHASH_F_SHRINK maps), counted in @grows too
+ * @shrinks_done: shrinks finished
+ * @shrink_bytes: bytes the finished shrinks gave back: the map's bytes
+ *	before each started less its bytes when it finished
  */
 struct slotreuse_counts {
 	__u64 assign_update;
@@ -69,6 +73,17 @@ struct slotreuse_counts {
 	__u64 grows_done;
 	__u64 clears;
 	__u64 destroys;
+	__u64 shrinks;
+	__u64 shrinks_done;
+	__u64 shrink_bytes;
+};
+
+/* What a growth in progress started with (the "grows" map's value). */
+struct grow_info {
+	__u64 ts;	/* bpf_ktime_get_ns() at tophash_grow_start */
+	__u64 bytes;	/* the map's bytes before the growth */
+	__u32 kind;	/* TOPHASH_GROW_* */
+	__u32 pad;
 };
 
 /* One slot of one bucket array of one map, for the map's whole life. */

@@ -21,9 +21,17 @@
 #   BENCH_HASH_SITES   their kprobe targets, FUNCTION@SYMBOL+0xOFFSET each
 #                      (bench/hash-sites.py; a bare SYMBOL+0xOFFSET counts
 #                      as FUNCTION "unknown")
-#   BENCH_PARTS        which parts to run, of "main trace profile" (the
-#                      default: all three, in that order), space- or
+#   BENCH_PARTS        which parts to run, of "main trace profile drain"
+#                      (the default: all four, in that order), space- or
 #                      comma-separated; e.g. BENCH_PARTS=profile
+#   BENCH_DRAIN_NKEYS  keys of the drain part (default BENCH_NKEYS)
+#   BENCH_DRAIN_ROUNDS its rounds (default 3)
+#
+# The drain part (tophash_bench.ko drain=1, 8-byte keys): memory after
+# deleting 90% of the keys, as bytes per live entry, and the deletes' rate,
+# for tophash as Go's map (never shrinks), tophash with TOPHASH_F_SHRINK at
+# 25% and 40%, rhashtable without and with automatic_shrinking, and a fresh
+# tophash holding the kept keys only.
 #
 # The tracing states, run in a rotating order each round, one insmod each:
 #   notrace  tophash_notrace.ko: tophash.ko built with -DNOTRACE, which
@@ -62,7 +70,7 @@ TNKEYS=${BENCH_TRACE_NKEYS:-$NKEYS}
 TWORK=insert,lookup_hit,delete,churn
 PNKEYS=${BENCH_PROFILE_NKEYS:-100000}
 PKEYSIZES=${BENCH_PROFILE_KEYSIZES:-$KEYSIZES}
-PARTS=$(echo "${BENCH_PARTS:-main trace profile}" | tr , ' ')
+PARTS=$(echo "${BENCH_PARTS:-main trace profile drain}" | tr , ' ')
 KO=/opt/tophash/tophash_bench.ko
 ko=$KO
 TR=/sys/kernel/tracing
@@ -86,8 +94,8 @@ part() {
 }
 for p in $PARTS; do
 	case $p in
-	main | trace | profile) ;;
-	*) fail "BENCH_PARTS: unknown part $p (main, trace, profile)" ;;
+	main | trace | profile | drain) ;;
+	*) fail "BENCH_PARTS: unknown part $p (main, trace, profile, drain)" ;;
 	esac
 done
 echo "guest-bench: parts: $PARTS"
@@ -277,6 +285,9 @@ else
 		done
 	done
 fi
+
+part drain && bench label=drain drain=1 keysize=8 nkeys="${BENCH_DRAIN_NKEYS:-$NKEYS}" \
+	rounds="${BENCH_DRAIN_ROUNDS:-3}"
 
 rmmod tophash || fail "rmmod tophash"
 echo "guest-bench: done"

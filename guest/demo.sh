@@ -45,7 +45,15 @@ cat /tmp/small.out
 grep -Eq 'grows +[0-9]+ doubling .* [1-9][0-9]* same-size' /tmp/small.out ||
 	fail "the small churn saw no same-size grow"
 
-section "slotreuse --read $PIN: what the churns did to deleted slots"
+section "drain: one map grows to 100000 keys, loses 90% of them, and shrinks back"
+# TOPHASH_F_SHRINK: the deletes start shrinks B -> B-1 (below 25% of the
+# slots full) and the memory comes back; the bytes lines are INFO polls.
+thctl load --drain --shrink --keys 100000 --seed 3 -q >/tmp/drain.out ||
+	fail "thctl load --drain --shrink"
+cat /tmp/drain.out
+grep -Eq 'shrinks +[1-9]' /tmp/drain.out || fail "the drain shrank nothing"
+
+section "slotreuse --read $PIN: what the churns and the drain did to deleted slots"
 ./slotreuse --read "$PIN" || fail "slotreuse --read"
 
 section "bpftool: the same state, read through BTF with no loader running"

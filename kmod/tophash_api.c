@@ -26,7 +26,9 @@ int th_check_create(struct tophash_create *c)
 	c->id = 0;	/* an output */
 	if (c->key_size < 1 || c->key_size > TOPHASH_MAX_KEY_SIZE ||
 	    c->value_size < 1 || c->value_size > TOPHASH_MAX_VALUE_SIZE ||
-	    (c->flags & ~TOPHASH_F_ALL) || c->pad ||
+	    (c->flags & ~TOPHASH_F_ALL) ||
+	    (!(c->flags & TOPHASH_F_SHRINK) && c->shrink_pct) ||
+	    c->shrink_pct > TOPHASH_SHRINK_MAX_PCT ||
 	    c->max_entries > TOPHASH_LIMIT_MAX_ENTRIES)
 		return -EINVAL;
 	if (!c->max_entries)

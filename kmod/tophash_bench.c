@@ -106,6 +106,10 @@ static bool bm_siphash;
 module_param_named(siphash, bm_siphash, bool, 0444);
 MODULE_PARM_DESC(siphash, "tophash maps hash with SipHash (TOPHASH_F_SIPHASH; default 0: the default multiply-mix)");
 
+static bool drain;
+module_param(drain, bool, 0444);
+MODULE_PARM_DESC(drain, "instead of the workloads: memory and delete rate of a 90% drain of nkeys keys (default 0)");
+
 static uint duration_ms = 1000;
 module_param(duration_ms, uint, 0444);
 MODULE_PARM_DESC(duration_ms, "milliseconds of each readers phase (default 1000)");
@@ -1413,6 +1417,182 @@ out_destroy:
 	return err;
 }
 
+/* The maps a drain compares (drain=1). */
+enum bm_drain_kind {
+	BD_TOPHASH,		/* tophash as Go's map: never shrinks */
+	BD_TOPHASH_25,		/* TOPHASH_F_SHRINK, the default 25% */
+	BD_TOPHASH_40,		/* TOPHASH_F_SHRINK, shrink_pct 40 */
+	BD_RHASH,		/* rhashtable, automatic_shrinking off */
+	BD_RHASH_SHRINK,	/* rhashtable, automatic_shrinking on */
+	BD_FRESH,		/* tophash filled with the kept keys only */
+	BD_N
+};
+
+static const char * const bm_drain_names[BD_N] = {
+	[BD_TOPHASH] = "tophash",
+	[BD_TOPHASH_25] = "tophash_shrink25",
+	[BD_TOPHASH_40] = "tophash_shrink40",
+	[BD_RHASH] = "rhashtable",
+	[BD_RHASH_SHRINK] = "rhashtable_autoshrink",
+	[BD_FRESH] = "tophash_fresh",
+};
+
+/* Drained keys: 9 of every 10 (i % 10 != 0), in key order. */
+static inline bool bm_drained(u64 i)
+{
+	return i % 10 != 0;
+}
+
+/*
+ * rhashtable with run-time parameters (automatic_shrinking on or off): the
+ * remove path schedules the shrink when the parameters ask for it.
+ */
+static int bm_rh_drain_one(struct rhashtable *ht,
+			   const struct rhashtable_params *p, const u8 *key)
+{
+	struct bm_obj *obj;
+	int err = -ENOENT;
+
+	rcu_read_lock();
+	obj = rhashtable_lookup(ht, key, *p);
+	if (obj)
+		err = rhashtable_remove_fast(ht, &obj->node, *p);
+	rcu_read_unlock();
+	if (!err)
+		kvfree_rcu_mightsleep(obj);
+	return err;
+}
+
+/* Let rhashtable's worker finish every resize the drain asked for. */
+static void bm_rh_drain_settle(struct rhashtable *ht)
+{
+	unsigned int tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		flush_work(&ht->run_work);
+		if (!rcu_access_pointer(rht_dereference(ht->tbl, ht)->future_tbl) &&
+		    !work_pending(&ht->run_work))
+			break;
+	}
+}
+
+/*
+ * One drain: fill map @k with the nkeys hit keys (the fresh map: the kept
+ * ones only), delete 9 in 10 of them timed, let the map finish what the
+ * deletes started (tophash: tophash_finish_step(), what its background
+ * finisher runs; rhashtable: its worker), and print its bytes per live entry.
+ */
+static int bm_drain_one(enum bm_drain_kind k)
+{
+	struct tophash_create c = { .key_size = bm.ksz, .value_size = sizeof(u64) };
+	struct rhashtable_params p = *bm_rh_params(bm.ksz);
+	bool rh = k == BD_RHASH || k == BD_RHASH_SHRINK;
+	u64 i, ndel = 0, t0, del_ns = 0, settle_ns, entries, bytes, nb;
+	struct tophash_map *m = NULL;
+	unsigned int ntables, nest;
+	struct tophash_info in = { };
+	struct rhashtable ht;
+	int err;
+
+	p.automatic_shrinking = k == BD_RHASH_SHRINK;
+	if (k == BD_TOPHASH_25 || k == BD_TOPHASH_40) {
+		c.flags = TOPHASH_F_SHRINK;
+		c.shrink_pct = k == BD_TOPHASH_40 ? 40 : 0;
+	}
+	if (rh) {
+		err = rhashtable_init(&ht, &p);
+	} else {
+		m = tophash_map_new(&c);
+		err = IS_ERR(m) ? PTR_ERR(m) : 0;
+	}
+	if (err)
+		return err;
+	for (i = 0; i < nkeys && !err; i++) {
+		const u8 *key = bm_key(bm.keys, bm.ksz, i);
+
+		if (k == BD_FRESH && bm_drained(i))
+			continue;
+		if (rh) {
+			struct bm_obj *obj = kmalloc(sizeof(*obj) + bm.ksz, GFP_KERNEL);
+
+			err = -ENOMEM;
+			if (obj) {
+				obj->val = i;
+				memcpy(obj->key, key, bm.ksz);
+				err = rhashtable_lookup_insert_fast(&ht, &obj->node, p);
+				if (err)
+					kfree(obj);
+			}
+		} else {
+			err = tophash_update(m, key, &i, TOPHASH_NOEXIST);
+		}
+		if (!(i % BM_RESCHED))
+			cond_resched();
+	}
+	if (rh && !err)
+		err = bm_rh_settle(&ht);
+	while (!err && !rh && tophash_finish_step(m, UINT_MAX))
+		;
+	t0 = ktime_get_ns();
+	for (i = 0; i < nkeys && !err && k != BD_FRESH; i++) {
+		const u8 *key = bm_key(bm.keys, bm.ksz, i);
+
+		if (!bm_drained(i))
+			continue;
+		err = rh ? bm_rh_drain_one(&ht, &p, key) : tophash_delete(m, key);
+		ndel++;
+		if (!(i % BM_RESCHED))
+			cond_resched();
+	}
+	del_ns = max_t(u64, ktime_get_ns() - t0, 1);
+	t0 = ktime_get_ns();
+	if (rh) {
+		bm_rh_drain_settle(&ht);
+	} else {
+		while (tophash_finish_step(m, UINT_MAX))
+			;
+	}
+	/* Everything the drain retired goes back after the grace period. */
+	rcu_barrier();
+	settle_ns = ktime_get_ns() - t0;
+	if (rh) {
+		entries = atomic_read(&ht.nelems);
+		bytes = entries * kmalloc_size_roundup(sizeof(struct bm_obj) + bm.ksz) +
+			bm_rh_table_bytes(&ht, &nb, &ntables, &nest);
+		rhashtable_free_and_destroy(&ht, bm_rh_free_obj, NULL);
+	} else {
+		tophash_info(m, &in);
+		entries = in.count;
+		bytes = in.bytes;
+		tophash_map_free(m);
+	}
+	if (err) {
+		pr_err("bench: drain %s failed: %d\n", bm_drain_names[k], err);
+		return err;
+	}
+	pr_info("bench: run=%s keysize=%u name=drain impl=%s entries=%llu bytes=%llu bytes_per_entry=%llu.%02llu deletes=%llu delete_ns=%llu delete_mops=%llu.%03llu settle_ns=%llu B=%u\n",
+		label, bm.ksz, bm_drain_names[k], entries, bytes,
+		div64_u64(bytes, max_t(u64, entries, 1)),
+		div64_u64(bytes * 100, max_t(u64, entries, 1)) % 100,
+		ndel, del_ns, bm_mops(bm_rate(ndel, del_ns)),
+		bm_mops_frac(bm_rate(ndel, del_ns)), settle_ns, in.B);
+	return 0;
+}
+
+/* drain=1: each map of enum bm_drain_kind in turn, @rounds times. */
+static int bm_drain_all(void)
+{
+	unsigned int r;
+	int k, err = 0;
+
+	for (r = 0; r < rounds && !err; r++)
+		for (k = 0; k < BD_N && !err; k++) {
+			err = bm_drain_one((k + r) % BD_N);
+			rcu_barrier();
+		}
+	return err;
+}
+
 /* Parse a comma list of @names into @on; "all" selects every name. */
 static int bm_parse_list(const char *list, const char * const *names, int n,
 			 bool *on, const char *what)
@@ -1493,9 +1673,11 @@ static int __init tophash_bench_init(void)
 		label, bm.ksz, nkeys, lookup_ops, churn_keys, churn_ops, rounds,
 		slices, duration_ms, nreaders, impls, workloads,
 		bm_siphash ? "siphash" : "mix");
-	for (r = 0; r < rounds && !err; r++)
+	if (drain)
+		err = bm_drain_all();
+	for (r = 0; r < rounds && !err && !drain; r++)
 		err = bm_round(r);
-	if (!err)
+	if (!err && !drain)
 		bm_summarize();
 	vfree(bm.keys);
 	pr_info("bench: run=%s name=done keysize=%u status=%d secs=%llu\n",

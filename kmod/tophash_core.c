@@ -19,6 +19,8 @@
 #include <linux/bitops.h>
 #include <linux/prefetch.h>
 #include <linux/cache.h>
+#include <linux/memcontrol.h>
+#include <linux/sched/mm.h>
 #include <asm/byteorder.h>
 #include <asm/unaligned.h>
 #include "tophash_core.h"
@@ -27,6 +29,8 @@
 #include "tophash_trace.h"
 
 atomic64_t tophash_live_bytes = ATOMIC64_INIT(0);
+/* Set (debugfs tophash/finisher_paused): the finisher takes no step. */
+bool tophash_finisher_paused;
 
 /*
  * Each ordering pair of kmod/MEMORY-ORDERING.md can be weakened by one
@@ -352,9 +356,17 @@ static inline void th_set_B(struct tophash_table *t, u8 B)
 	t->mask = th_nbuckets(B) - 1;
 }
 
+/* Buckets of @t's old array: 2^(B-1) doubling, 2^B same-size, 2^(B+1) shrink. */
 static inline unsigned long th_noldbuckets(const struct tophash_table *t)
 {
-	return th_nbuckets(t->same_size ? t->B : t->B - 1);
+	return th_nbuckets(t->same_size ? t->B : t->shrink ? t->B + 1 : t->B - 1);
+}
+
+/* TOPHASH_GROW_* of the evacuation @t runs. */
+static inline u32 th_grow_kind(const struct tophash_table *t)
+{
+	return t->shrink ? TOPHASH_GROW_SHRINK :
+	       t->same_size ? TOPHASH_GROW_SAME_SIZE : TOPHASH_GROW_DOUBLE;
 }
 
 /*
@@ -642,6 +654,20 @@ static noinline void th_reserve_release(struct tophash_map *m)
 	}
 }
 
+/* m->bytes less what the reserve holds: the map's, for the trace events. */
+static u64 th_bytes_in_use(struct tophash_map *m)
+{
+	struct th_reserve *r = &m->rsv;
+	u64 held = r->ntbl * sizeof(struct tophash_table);
+	u8 *b;
+
+	if (r->arr)
+		held += th_nbuckets(r->B) * m->bucket_size;
+	for (b = r->ovf; b; b = th_overflow(m, b))
+		held += sizeof(struct th_ovf_hdr) + m->bucket_size;
+	return m->bytes - held;
+}
+
 static inline void th_reserve_drop(struct tophash_map *m)
 {
 	if (unlikely(m->rsv.ntbl || m->rsv.arr || m->rsv.ovf))
@@ -770,6 +796,8 @@ static void th_replace_table(struct tophash_map *m, struct tophash_table *old,
 	th_retire_table(m, old);
 }
 
+static void th_finish_work(struct work_struct *work);
+
 /**
  * tophash_map_init() - prepare a map object before CREATE
  * @m: the map, zeroed
@@ -781,6 +809,7 @@ void tophash_map_init(struct tophash_map *m)
 	mutex_init(&m->lock);
 	for (i = 0; i < TH_SEQ_STRIPES; i++)
 		seqcount_init(&m->seq[i]);
+	INIT_DELAYED_WORK(&m->finish, th_finish_work);
 }
 
 /* Go's makemap: the smallest B that holds @hint entries under the load factor. */
@@ -816,6 +845,9 @@ int tophash_map_create(struct tophash_map *m, const struct tophash_create *c,
 	err = -EINVAL;
 	if ((c->flags & TOPHASH_F_IDENTITY_HASH) && (c->flags & TOPHASH_F_SIPHASH))
 		goto out_unlock;
+	if ((!(c->flags & TOPHASH_F_SHRINK) && c->shrink_pct) ||
+	    c->shrink_pct > TOPHASH_SHRINK_MAX_PCT)
+		goto out_unlock;
 	m->id = id;
 	m->flags = c->flags;
 	m->key_size = c->key_size;
@@ -825,14 +857,19 @@ int tophash_map_create(struct tophash_map *m, const struct tophash_create *c,
 	m->bucket_size = m->ovf_off + sizeof(void *);
 	m->max_entries = c->max_entries;
 	m->fast = th_fast_path(c->key_size, c->value_size, c->flags);
+	m->shrink_pct = !(c->flags & TOPHASH_F_SHRINK) ? 0 :
+			c->shrink_pct ?: TOPHASH_SHRINK_DEFAULT_PCT;
+	m->min_B = th_hint_to_B(c->size_hint);
 
 	err = -ENOMEM;
-	t = th_alloc_table_buckets(m, th_hint_to_B(c->size_hint));
+	t = th_alloc_table_buckets(m, m->min_B);
 	if (!t)
 		goto out_reset;
 	get_random_bytes(&t->seed, sizeof(t->seed));
 	t->gen = ++m->generation;
 	th_publish_table(m, t);
+	/* The finisher charges what it allocates to the creator's group. */
+	m->memcg = get_mem_cgroup_from_mm(current->mm);
 	/* Pairs with smp_load_acquire() in tophash_ioctl(): the shape is set. */
 	smp_store_release(&m->created, true);
 	mutex_unlock(&m->lock);
@@ -850,21 +887,27 @@ out_unlock:
  * @m: the map; no other user may hold it any more
  *
  * The memory goes through RCU, so lockless readers still inside finish first.
+ * The background finisher is cancelled (and waited for) first.
  */
 void tophash_map_destroy(struct tophash_map *m)
 {
 	struct tophash_table *t;
 
+	/* No writer is left to queue it again; it may be running: wait. */
+	cancel_delayed_work_sync(&m->finish);
 	mutex_lock(&m->lock);
 	if (m->created) {
 		t = th_tbl(m);
 		trace_tophash_clear(m->id, t->gen, 0, m->count,
 				    m->noverflow + m->noldoverflow,
 				    t->oldbuckets ? th_noldbuckets(t) : 0, 1);
+		WARN_ON_ONCE(delayed_work_pending(&m->finish));
 		th_retire_arrays_with_table(m, t);
 		RCU_INIT_POINTER(m->tbl, NULL); /* Readers are gone: no pairing. */
 		th_retire_table(m, t);
 		WRITE_ONCE(m->created, false);
+		mem_cgroup_put(m->memcg);
+		m->memcg = NULL;
 	}
 	mutex_unlock(&m->lock);
 	mutex_destroy(&m->lock);
@@ -979,7 +1022,7 @@ static __always_inline int th_evac_side(struct tophash_map *m,
 					struct tophash_table *t, u8 *b,
 					unsigned int i, unsigned long newbit)
 {
-	return !t->same_size &&
+	return !t->same_size && !t->shrink &&
 	       !!(th_hash_sh(m, sh, t, th_key_sh(sh, b, i)) & newbit);
 }
 
@@ -1097,7 +1140,62 @@ static u32 th_evac_note(struct tophash_map *m, struct tophash_table *t,
 }
 
 /*
- * Evacuation step 2, preallocate: the @need overflow buckets the destinations
+ * Where a shrink's evacuation appends to new chain @d->b, which may hold
+ * the entries of the other old bucket already (readers may be in it): at
+ * the chain's first emptyRest slot, nothing after which is in use. Returns
+ * the free slots from there to the chain's end.
+ */
+static unsigned long th_evac_append_at(struct tophash_map *m,
+				       struct th_evac_dst *d)
+{
+	unsigned long free = 0;
+	u64 rest;
+	u8 *b;
+
+	for (b = d->b; b; b = th_overflow(m, b)) {
+		rest = th_bytes_eq(th_tophash_word(b), TOPHASH_EMPTY_REST);
+		if (!free && rest) {
+			d->b = b;
+			d->i = th_first_slot(rest);
+			free = TH_SLOTS - d->i;
+		} else if (free) {
+			free += TH_SLOTS;
+		}
+		if (!free && !th_overflow(m, b)) {
+			d->b = b;	/* the chain is full: append behind */
+			d->i = TH_SLOTS;
+		}
+	}
+	return free;
+}
+
+/*
+ * Evacuation step 2, destinations: X (same index) and Y (index + old size)
+ * start empty in a growth; a shrink has X only, new bucket @oldbucket &
+ * (2^B - 1), where the other old bucket's entries may already be, and
+ * appends behind them. Returns the overflow buckets the @n entries going to
+ * each side will need.
+ */
+static __always_inline unsigned long
+th_evac_dst_init(struct tophash_map *m, struct th_shape sh,
+		 struct tophash_table *t, unsigned long oldbucket,
+		 const unsigned long *n, struct th_evac_dst *dst)
+{
+	unsigned long free;
+
+	dst[0].b = th_bucket_sh(sh, t->buckets, oldbucket & t->mask);
+	dst[0].i = 0;
+	dst[1].b = t->same_size || t->shrink ? NULL :
+		   th_bucket_sh(sh, t->buckets, oldbucket + th_noldbuckets(t));
+	dst[1].i = 0;
+	if (!t->shrink)
+		return th_ovf_needed(n[0]) + th_ovf_needed(n[1]);
+	free = th_evac_append_at(m, &dst[0]);
+	return n[0] > free ? DIV_ROUND_UP(n[0] - free, TH_SLOTS) : 0;
+}
+
+/*
+ * Evacuation step 3, preallocate: the @need overflow buckets the destinations
  * will take, as a list linked through their overflow pointers, so that the
  * copy cannot fail halfway. On -ENOMEM none is kept and nothing changed.
  */
@@ -1143,7 +1241,7 @@ static __always_inline void th_evac_extend(struct tophash_map *m,
 }
 
 /*
- * Evacuation step 3, copy: every live entry of old chain @ob into X (same
+ * Evacuation step 4, copy: every live entry of old chain @ob into X (same
  * index) or Y (index + old size), in chain order, each new slot published
  * (th_publish_slot()); a full destination takes a bucket from @spare.
  * Returns the depth of the old chain; adds the emptyOne slots it drops to
@@ -1153,21 +1251,17 @@ static __always_inline u32 th_evac_copy(struct tophash_map *m,
 					struct th_shape sh,
 					struct tophash_table *t,
 					unsigned long oldbucket, u8 *ob,
-					u8 *spare, struct th_evac_memo *memo,
+					struct th_evac_dst *dst, u8 *spare,
+					struct th_evac_memo *memo,
 					u32 *ndeleted)
 {
 	unsigned long newbit = th_noldbuckets(t);
-	struct th_evac_dst dst[2], *d;
+	struct th_evac_dst *d;
 	unsigned int i;
 	u32 depth = 0;
 	u8 *b, top;
 	int y;
 
-	dst[0].b = th_bucket_sh(sh, t->buckets, oldbucket);
-	dst[0].i = 0;
-	dst[1].b = t->same_size ? NULL :
-		   th_bucket_sh(sh, t->buckets, oldbucket + newbit);
-	dst[1].i = 0;
 	for (b = ob; b; b = th_next(m, sh, b), depth++) {
 		u8 ymask = depth < TH_EVAC_MEMO ? memo[depth].ymask : 0;
 
@@ -1178,21 +1272,28 @@ static __always_inline u32 th_evac_copy(struct tophash_map *m,
 			y = depth < TH_EVAC_MEMO ? (ymask >> i) & 1 :
 						   th_evac_side(m, sh, t, b, i, newbit);
 			d = &dst[y];
-			if (d->i == TH_SLOTS)
+			if (d->i == TH_SLOTS && th_next(m, sh, d->b)) {
+				/* A shrink's append: the chain goes on, empty. */
+				d->b = th_next(m, sh, d->b);
+				d->i = 0;
+			} else if (d->i == TH_SLOTS) {
 				th_evac_extend(m, sh, d, &spare);
+			}
 			memcpy(th_key_sh(sh, d->b, d->i), th_key_sh(sh, b, i), sh.ks);
 			memcpy(th_val_sh(sh, d->b, d->i), th_val_sh(sh, b, i), sh.vs);
 			th_publish_slot(d->b, d->i, top);
 			d->i++;
 		}
-		if (trace_tophash_evacuate_enabled())
+		/* Each event on its own: the drops need the notes too. */
+		if (trace_tophash_evacuate_enabled() ||
+		    trace_tophash_evacuate_drop_enabled())
 			*ndeleted += th_evac_note(m, t, oldbucket, b, depth, memo);
 	}
 	return depth;
 }
 
 /*
- * Evacuation step 4, mark: the old slots evacuatedX/Y/Empty, after the whole
+ * Evacuation step 5, mark: the old slots evacuatedX/Y/Empty, after the whole
  * chain is copied, slot 0 of the primary bucket last: a reader that sees
  * any mark finds the whole chain in the new array, and one that sees slot 0
  * unmarked may still search the old chain.
@@ -1217,7 +1318,7 @@ static __always_inline void th_evac_mark_chain(struct tophash_map *m,
 }
 
 /*
- * Evacuation step 5, cut the chain: the marked old chain's overflow buckets
+ * Evacuation step 6, cut the chain: the marked old chain's overflow buckets
  * hold nothing any more; unlink them from primary bucket @ob and hand them
  * to RCU. A reader still in the primary bucket may load the cut link next:
  * it then looks at slot 0 again (th_lookup_chain()) and finds the mark.
@@ -1238,7 +1339,7 @@ static __always_inline void th_evac_cut_chain(struct tophash_map *m,
 }
 
 /*
- * Evacuation step 6, trace: the drop events @memo kept for the first
+ * Evacuation step 7, trace: the drop events @memo kept for the first
  * TH_EVAC_MEMO buckets of the chain, then the evacuation itself (@t0: when
  * it started, 0 if tracing was off then).
  */
@@ -1251,21 +1352,27 @@ static noinline void th_evac_trace(struct tophash_map *m,
 	u64 ns = t0 ? ktime_get_ns() - t0 : 0;
 	u32 k;
 
-	for (k = 0; k < min_t(u32, depth, TH_EVAC_MEMO); k++)
-		if (memo[k].empty)
-			trace_tophash_evacuate_drop(m->id, t->oldgen, oldbucket,
-						    k, memo[k].empty,
-						    memo[k].deleted);
-	trace_tophash_evacuate(m->id, t->oldgen, t->gen, oldbucket, depth,
-			       n[0], n[1], ndeleted, depth - 1, m->nevacuate,
-			       t->same_size, ns);
+	/* Each event fires when it alone is enabled. */
+	if (trace_tophash_evacuate_drop_enabled()) {
+		for (k = 0; k < min_t(u32, depth, TH_EVAC_MEMO); k++)
+			if (memo[k].empty)
+				trace_tophash_evacuate_drop(m->id, t->oldgen,
+							    oldbucket, k,
+							    memo[k].empty,
+							    memo[k].deleted);
+	}
+	if (trace_tophash_evacuate_enabled())
+		trace_tophash_evacuate(m->id, t->oldgen, t->gen, oldbucket,
+				       depth, n[0], n[1], ndeleted, depth - 1,
+				       m->nevacuate, t->same_size, ns);
 }
 
 /*
  * Go's evacuate(): move old bucket @oldbucket's chain into X (same index)
  * and Y (index + old size) by the hash bit, drop deleted slots, and mark the
- * old slots evacuatedX/Y/Empty. In steps: count where the entries go,
- * preallocate the overflow buckets that needs (so this either fails with
+ * old slots evacuatedX/Y/Empty (a shrink: everything to X, appended behind
+ * the other half). In steps: count where the entries go, find the
+ * destinations, preallocate the overflow buckets that needs (so this either fails with
  * -ENOMEM before changing anything or completes), copy, mark, cut the old
  * chain, trace.
  */
@@ -1276,6 +1383,7 @@ static __always_inline int th_evacuate_sh(struct tophash_map *m,
 {
 	u8 *ob = th_bucket_sh(sh, t->oldbuckets, oldbucket);
 	struct th_evac_memo memo[TH_EVAC_MEMO];
+	struct th_evac_dst dst[2];
 	u32 depth, ndeleted = 0;
 	unsigned long n[2];
 	u8 *spare;
@@ -1288,14 +1396,17 @@ static __always_inline int th_evacuate_sh(struct tophash_map *m,
 	if (trace_tophash_evacuate_enabled())
 		t0 = ktime_get_ns();
 	th_evac_count(m, sh, t, ob, th_noldbuckets(t), n, memo);
-	err = th_evac_prealloc(m, sh, th_ovf_needed(n[0]) + th_ovf_needed(n[1]),
+	err = th_evac_prealloc(m, sh,
+			       th_evac_dst_init(m, sh, t, oldbucket, n, dst),
 			       &spare);
 	if (err)
 		return err;
-	depth = th_evac_copy(m, sh, t, oldbucket, ob, spare, memo, &ndeleted);
+	depth = th_evac_copy(m, sh, t, oldbucket, ob, dst, spare, memo,
+			     &ndeleted);
 	th_evac_mark_chain(m, sh, t, ob, memo);
 	th_evac_cut_chain(m, sh, ob);
-	if (trace_tophash_evacuate_enabled())
+	if (trace_tophash_evacuate_enabled() ||
+	    trace_tophash_evacuate_drop_enabled())
 		th_evac_trace(m, t, oldbucket, depth, n, ndeleted, memo, t0);
 	return 0;
 }
@@ -1364,8 +1475,10 @@ static int th_grow_done(struct tophash_map *m, struct tophash_table *t)
 	th_retire_array_with_table(m, t, 0, t->oldbuckets, th_noldbuckets(t),
 				   false);
 	m->nevacuate = 0;
+	/* @t itself goes when it is replaced */
 	trace_tophash_grow_done(m->id, t->oldgen, t->gen, t->B, t->same_size,
-				m->count, m->noverflow);
+				m->count, m->noverflow, th_grow_kind(t),
+				th_bytes_in_use(m) - sizeof(*t));
 	th_replace_table(m, t, nt);
 	return 0;
 }
@@ -1385,14 +1498,21 @@ static void th_advance_mark(struct tophash_map *m, struct tophash_table *t)
 
 /*
  * Planning a write's allocations (for th_reserve_fill()): a growth seen
- * from its old array, as it is or as it would be once started.
+ * from its old array, as it is or as it would be once started. A shrink
+ * (@shrink) appends old buckets j and j + @nnew to new chain j, which may
+ * hold entries already (of the other half, of writes since): what an
+ * evacuation needs then depends on that chain, read from @t's array, or
+ * empty when the shrink is not started yet (@fresh).
  */
 struct th_grow_plan {
 	struct tophash_table *t;	/* for the seed, which growth keeps */
 	u8 *oldarr;
 	unsigned long nold;
 	unsigned long nevacuate;
+	unsigned long nnew;		/* a shrink's new buckets */
 	bool same_size;
+	bool shrink;
+	bool fresh;			/* the shrink's new array is not there yet */
 	unsigned int ntbl;		/* out: tables needed */
 	unsigned long novf;		/* out: overflow buckets needed */
 };
@@ -1432,10 +1552,104 @@ static unsigned long th_plan_evacuate(struct tophash_map *m,
 	for (b = th_bucket(m, p->oldarr, i); b; b = th_overflow(m, b))
 		for (j = 0; j < TH_SLOTS; j++)
 			if (!th_is_empty(b[j]))
-				n[!p->same_size &&
+				n[!p->same_size && !p->shrink &&
 				  (th_hash_sh(m, sh, p->t, th_key(m, b, j)) &
 				   p->nold)]++;
 	return th_ovf_needed(n[0]) + th_ovf_needed(n[1]);
+}
+
+/*
+ * A shrink's new chain as an append sees it: @free slots from its first
+ * emptyRest on (th_evac_append_at()), @empty slots an insert may take.
+ */
+struct th_plan_chain {
+	unsigned long free;
+	unsigned long empty;
+};
+
+/* New chain @j as it is now (empty when the shrink is not started). */
+static void th_plan_chain_now(struct tophash_map *m, struct th_grow_plan *p,
+			      unsigned long j, struct th_plan_chain *c)
+{
+	struct th_evac_dst d;
+	unsigned int i;
+	u8 *b;
+
+	c->free = TH_SLOTS;
+	c->empty = TH_SLOTS;
+	if (p->fresh)
+		return;
+	d.b = th_bucket(m, p->t->buckets, j);
+	c->free = th_evac_append_at(m, &d);
+	c->empty = 0;
+	for (b = th_bucket(m, p->t->buckets, j); b; b = th_overflow(m, b))
+		for (i = 0; i < TH_SLOTS; i++)
+			c->empty += b[i] == TOPHASH_EMPTY_ONE ||
+				    b[i] == TOPHASH_EMPTY_REST;
+}
+
+/*
+ * Append @n entries to @c as th_evacuate_sh() does in a shrink (at the
+ * first emptyRest, new buckets behind a full chain); returns the overflow
+ * buckets that takes, exactly th_evac_dst_init()'s count.
+ */
+static unsigned long th_plan_append(struct th_plan_chain *c, unsigned long n)
+{
+	unsigned long k;
+
+	if (n <= c->free) {
+		c->free -= n;
+		c->empty -= n;
+		return 0;
+	}
+	k = DIV_ROUND_UP(n - c->free, TH_SLOTS);
+	c->empty -= c->free;
+	c->free = k * TH_SLOTS - (n - c->free);
+	c->empty += c->free;
+	return k;
+}
+
+/* Live entries of old bucket @i. */
+static unsigned long th_plan_count(struct tophash_map *m,
+				   struct th_grow_plan *p, unsigned long i)
+{
+	unsigned long n[2];
+
+	th_plan_evacuate(m, p, i, n);
+	return n[0] + n[1];
+}
+
+/*
+ * New chain @j once the evacuations planned before (of old buckets @a and
+ * @b; ULONG_MAX: none) that go to it have appended there.
+ */
+static void th_plan_chain_after(struct tophash_map *m, struct th_grow_plan *p,
+				unsigned long j, unsigned long a,
+				unsigned long b, struct th_plan_chain *c)
+{
+	th_plan_chain_now(m, p, j, c);
+	if (a != ULONG_MAX && (a & (p->nnew - 1)) == j)
+		th_plan_append(c, th_plan_count(m, p, a));
+	if (b != ULONG_MAX && (b & (p->nnew - 1)) == j)
+		th_plan_append(c, th_plan_count(m, p, b));
+}
+
+/*
+ * The overflow buckets evacuating old bucket @i takes, after the planned
+ * evacuation of old bucket @before (ULONG_MAX: none), which in a shrink
+ * may have appended to the same new chain.
+ */
+static unsigned long th_plan_evac_one(struct tophash_map *m,
+				      struct th_grow_plan *p, unsigned long i,
+				      unsigned long before)
+{
+	struct th_plan_chain c;
+	unsigned long n[2];
+
+	if (!p->shrink)
+		return th_plan_evacuate(m, p, i, n);
+	th_plan_chain_after(m, p, i & (p->nnew - 1), before, ULONG_MAX, &c);
+	return th_plan_append(&c, th_plan_count(m, p, i));
 }
 
 /* A chain without an empty slot: an insert into it needs a new bucket. */
@@ -1462,21 +1676,29 @@ static noinline void th_plan_grow_work(struct tophash_map *m,
 				       bool insert)
 {
 	unsigned long old = hash & (p->nold - 1), nv = p->nevacuate;
-	unsigned long second = ULONG_MAX, n[2], nins = 0;
-	int y = !p->same_size && (hash & p->nold);
+	unsigned long first = ULONG_MAX, second = ULONG_MAX, n[2], nins = 0;
+	int y = !p->same_size && !p->shrink && (hash & p->nold);
+	struct th_plan_chain c;
 	bool fresh = false;
 
 	if (!th_evacuated(th_bucket(m, p->oldarr, old))) {
-		p->novf += th_plan_evacuate(m, p, old, n);
-		nins = n[y];
+		if (p->shrink) {
+			p->novf += th_plan_evac_one(m, p, old, ULONG_MAX);
+		} else {
+			p->novf += th_plan_evacuate(m, p, old, n);
+			nins = n[y];
+		}
 		fresh = true;
+		first = old;
 	}
 	if (old == nv)
 		nv = th_plan_advance(m, p, nv, old, second);
 	if (nv < p->nold) {
 		second = nv;
 		if (!th_plan_evacuated(m, p, second, old, ULONG_MAX))
-			p->novf += th_plan_evacuate(m, p, second, n);
+			p->novf += th_plan_evac_one(m, p, second, first);
+		else
+			second = ULONG_MAX;
 		nv = th_plan_advance(m, p, nv, old, second);
 	}
 	if (nv == p->nold)
@@ -1484,26 +1706,42 @@ static noinline void th_plan_grow_work(struct tophash_map *m,
 	if (!insert)
 		return;
 	/*
-	 * An evacuation packs the chain from slot 0: full when it filled its
-	 * last bucket. A chain evacuated before is as it is now.
+	 * A shrink's chain: as it is, with what the planned evacuations
+	 * append to it. A growth's evacuation packs the chain from slot 0:
+	 * full when it filled its last bucket; a chain evacuated before is as
+	 * it is now.
 	 */
-	if (fresh)
+	if (p->shrink) {
+		th_plan_chain_after(m, p, hash & (p->nnew - 1), first, second,
+				    &c);
+		p->novf += !c.empty;
+	} else if (fresh) {
 		p->novf += nins && !(nins % TH_SLOTS);
-	else
+	} else {
 		p->novf += th_chain_full(m, th_bucket(m, p->t->buckets,
 						      hash & p->t->mask));
+	}
+}
+
+/* A growth in progress, as th_plan_grow_work() and the finisher see it. */
+static void th_plan_init(struct tophash_map *m, struct th_grow_plan *p)
+{
+	struct tophash_table *t = th_tbl(m);
+
+	*p = (struct th_grow_plan){
+		.t = t, .oldarr = t->oldbuckets, .nold = th_noldbuckets(t),
+		.nevacuate = m->nevacuate, .nnew = th_nbuckets(t->B),
+		.same_size = t->same_size, .shrink = t->shrink,
+	};
 }
 
 /* Reserve what growth work (and an insert after it) for @hash allocates. */
 static noinline int th_reserve_grow_work(struct tophash_map *m, u64 hash,
 					 bool insert)
 {
-	struct tophash_table *t = th_tbl(m);
-	struct th_grow_plan p = {
-		.t = t, .oldarr = t->oldbuckets, .nold = th_noldbuckets(t),
-		.nevacuate = m->nevacuate, .same_size = t->same_size,
-	};
+	struct th_grow_plan p;
 
+	th_plan_init(m, &p);
 	th_plan_grow_work(m, &p, hash, insert);
 	return th_reserve_fill(m, p.ntbl, false, 0, p.novf);
 }
@@ -1526,17 +1764,67 @@ static noinline int th_reserve_grow_start(struct tophash_map *m, u64 hash,
 }
 
 /*
- * Go's growWork(): evacuate the old bucket that @bucket (an index into the
- * new table) comes from, then one more at nevacuate to keep growth moving;
- * when every old bucket is evacuated, finish the growth.
+ * In a finisher step from p->nevacuate: the other old bucket of old bucket
+ * @i's new chain when the step evacuates it before @i (ULONG_MAX if not).
+ * The step evacuates every old bucket it passes that is not evacuated yet.
  */
-static int th_grow_work(struct tophash_map *m, unsigned long bucket)
+static unsigned long th_plan_partner(struct tophash_map *m,
+				     struct th_grow_plan *p, unsigned long i)
+{
+	if (!p->shrink || i < p->nnew || i - p->nnew < p->nevacuate ||
+	    th_evacuated(th_bucket(m, p->oldarr, i - p->nnew)))
+		return ULONG_MAX;
+	return i - p->nnew;
+}
+
+/*
+ * Reserve what th_finish_locked() allocates in a step of up to @max old
+ * buckets: with @start, the shrink it starts first (a table, an array of
+ * B - 1, its evacuation from old bucket 0); the overflow buckets of the
+ * evacuations, exactly as it will run them; the table of the completion.
+ */
+static noinline int th_reserve_finish(struct tophash_map *m, unsigned int max,
+				      bool start)
+{
+	struct tophash_table *t = th_tbl(m);
+	struct th_grow_plan p;
+	unsigned long nv;
+	unsigned int n;
+
+	if (start)
+		p = (struct th_grow_plan){
+			.t = t, .oldarr = t->buckets, .nold = th_nbuckets(t->B),
+			.nnew = th_nbuckets(t->B - 1), .shrink = true,
+			.fresh = true, .ntbl = 1,
+		};
+	else
+		th_plan_init(m, &p);
+	for (n = 0, nv = p.nevacuate; n < max && nv < p.nold; n++) {
+		if (!th_evacuated(th_bucket(m, p.oldarr, nv)))
+			p.novf += th_plan_evac_one(m, &p, nv,
+						   th_plan_partner(m, &p, nv));
+		nv = th_plan_advance(m, &p, nv, ULONG_MAX, ULONG_MAX);
+	}
+	if (nv == p.nold)
+		p.ntbl++;
+	return th_reserve_fill(m, p.ntbl, start, t->B - start, p.novf);
+}
+
+/*
+ * Go's growWork(): evacuate the old bucket the key of @hash is in, then one
+ * more at nevacuate to keep growth moving; when every old bucket is
+ * evacuated, finish the growth. In a shrink the key's new bucket j also
+ * takes old bucket j + 2^B (or j): that one cannot hold the key, and its
+ * entries are appended behind whatever the writers leave in bucket j.
+ */
+static int th_grow_work(struct tophash_map *m, u64 hash)
 {
 	struct tophash_table *t = th_tbl(m);
 	unsigned long nold = th_noldbuckets(t);
-	unsigned long old = bucket & (nold - 1);
+	unsigned long old = hash & (nold - 1);
 	int err;
 
+	m->evac_writes++;
 	err = th_evacuate(m, t, old);
 	if (err)
 		return err;
@@ -1553,31 +1841,65 @@ static int th_grow_work(struct tophash_map *m, unsigned long bucket)
 	return 0;
 }
 
+/* Let the background finisher look at @m after TH_FINISH_DELAY. */
+static void th_finish_kick(struct tophash_map *m)
+{
+	m->finish_seen = m->evac_writes;
+	/* A no-op while it is queued: it re-queues itself while work is left. */
+	schedule_delayed_work(&m->finish, TH_FINISH_DELAY);
+}
+
 /*
  * Go's hashGrow(): double B when over the load factor, else a same-size grow
- * to shed overflow buckets. The new table is published with the current
- * buckets as oldbuckets; evacuation then runs incrementally.
+ * to shed overflow buckets; or (@kind TOPHASH_GROW_SHRINK) halve B. The new
+ * table is published with the current buckets as oldbuckets; evacuation
+ * then runs incrementally.
  */
-static int th_grow_start(struct tophash_map *m)
+static int th_grow_start_kind(struct tophash_map *m, u32 kind)
 {
 	struct tophash_table *t = th_tbl(m);
-	bool bigger = th_over_load_factor(m->count + 1, t->B);
-	struct tophash_table *nt = th_alloc_table_buckets(m, t->B + bigger);
+	u64 before = th_bytes_in_use(m);
+	struct tophash_table *nt;
 
+	nt = th_alloc_table_buckets(m, kind == TOPHASH_GROW_DOUBLE ? t->B + 1 :
+				    kind == TOPHASH_GROW_SHRINK ? t->B - 1 : t->B);
 	if (!nt)
 		return -ENOMEM;
-	nt->same_size = !bigger;
+	nt->same_size = kind == TOPHASH_GROW_SAME_SIZE;
+	nt->shrink = kind == TOPHASH_GROW_SHRINK;
 	nt->seed = t->seed;
 	nt->oldbuckets = t->buckets;
 	nt->gen = ++m->generation;
 	nt->oldgen = t->gen;
 	trace_tophash_grow_start(m->id, nt->oldgen, nt->gen, nt->B,
-				 nt->same_size, m->count, m->noverflow);
+				 nt->same_size, m->count, m->noverflow, kind,
+				 before);
 	m->noldoverflow = m->noverflow;
 	m->noverflow = 0;
 	m->nevacuate = 0;
 	th_replace_table(m, t, nt);
+	th_finish_kick(m);
 	return 0;
+}
+
+static int th_grow_start(struct tophash_map *m)
+{
+	struct tophash_table *t = th_tbl(m);
+
+	return th_grow_start_kind(m, th_over_load_factor(m->count + 1, t->B) ?
+				  TOPHASH_GROW_DOUBLE : TOPHASH_GROW_SAME_SIZE);
+}
+
+/*
+ * TOPHASH_F_SHRINK's trigger (see the uapi header): nothing is evacuating,
+ * B is above the size hint's, and the entries fill less than shrink_pct
+ * percent of the primary buckets' slots.
+ */
+static bool th_shrink_due(const struct tophash_map *m,
+			  const struct tophash_table *t)
+{
+	return m->shrink_pct && !t->oldbuckets && t->B > m->min_B &&
+	       m->count * 100 < (u64)m->shrink_pct * TH_SLOTS * th_nbuckets(t->B);
 }
 
 /*
@@ -1623,7 +1945,7 @@ again:
 				return err;
 		}
 		grew = true;
-		err = th_grow_work(m, bucket);
+		err = th_grow_work(m, hash);
 		if (err)
 			goto out;
 		t = th_tbl(m);
@@ -2206,7 +2528,7 @@ static __always_inline int th_delete_sh(struct tophash_map *m,
 		err = th_reserve_grow_work(m, hash, false);
 		if (err)
 			return err;
-		err = th_grow_work(m, bucket);
+		err = th_grow_work(m, hash);
 		th_reserve_drop(m);
 		if (err)
 			return err;
@@ -2237,6 +2559,25 @@ static __always_inline int th_delete_sh(struct tophash_map *m,
 	return 0;
 }
 
+/*
+ * After a delete on a TOPHASH_F_SHRINK map: start a shrink when one is due.
+ * The delete has succeeded whatever happens here; a shrink that cannot
+ * allocate its table and array changes nothing and is tried again by the
+ * next delete or, if none comes, by the finisher.
+ */
+static noinline void th_maybe_shrink(struct tophash_map *m)
+{
+	struct tophash_table *t = th_tbl(m);
+
+	if (!th_shrink_due(m, t))
+		return;
+	/* The half-size table and array, or nothing (the finisher retries). */
+	if (th_reserve_fill(m, 1, true, t->B - 1, 0) ||
+	    th_grow_start_kind(m, TOPHASH_GROW_SHRINK))
+		th_finish_kick(m);
+	th_reserve_drop(m);
+}
+
 /**
  * tophash_delete() - remove a key
  * @m: a created map
@@ -2244,6 +2585,7 @@ static __always_inline int th_delete_sh(struct tophash_map *m,
  *
  * The slot becomes emptyOne with its key and value zeroed, then emptyRest
  * when nothing follows it. The seed is re-drawn when the map becomes empty.
+ * On a TOPHASH_F_SHRINK map a delete may start a shrink (B -> B-1).
  *
  * Context: process context, may sleep; takes m->lock.
  * Return: 0, -ENOENT, or -ENOMEM (growth work could not allocate; the map
@@ -2255,6 +2597,8 @@ int tophash_delete(struct tophash_map *m, const void *key)
 
 	mutex_lock(&m->lock);
 	err = TH_BY_SHAPE(m, th_delete_sh, key);
+	if (!err && unlikely(m->shrink_pct))
+		th_maybe_shrink(m);
 	mutex_unlock(&m->lock);
 	return err;
 }
@@ -2266,8 +2610,9 @@ EXPORT_SYMBOL_GPL(tophash_delete);
  * @out: receives what was reclaimed (its @size is left alone)
  *
  * Unlike Go's clear, which returns early on an empty map, this always
- * publishes a fresh table of the current B with a new seed, no overflow
- * buckets and no growth in progress.
+ * publishes a fresh table of the current B (of the size hint's B on a
+ * TOPHASH_F_SHRINK map) with a new seed, no overflow buckets and no growth
+ * in progress.
  *
  * Context: process context, may sleep; takes m->lock.
  * Return: 0 or -ENOMEM (the map is unchanged).
@@ -2281,7 +2626,8 @@ int tophash_clear(struct tophash_map *m, struct tophash_clear *out)
 	mutex_lock(&m->lock);
 	t = th_tbl(m);
 	before = m->bytes;
-	nt = th_alloc_table_buckets(m, t->B);
+	/* A map that shrinks goes back to its size hint's B. */
+	nt = th_alloc_table_buckets(m, m->shrink_pct ? m->min_B : t->B);
 	if (!nt)
 		goto out_unlock;
 	get_random_bytes(&nt->seed, sizeof(nt->seed));
@@ -2332,6 +2678,10 @@ void tophash_info(struct tophash_map *m, struct tophash_info *info)
 		info->flags |= TOPHASH_INFO_IDENTITY;
 	if (m->flags & TOPHASH_F_SIPHASH)
 		info->flags |= TOPHASH_INFO_SIPHASH;
+	if (t->oldbuckets && t->shrink)
+		info->flags |= TOPHASH_INFO_SHRINKING;
+	if (m->shrink_pct)
+		info->flags |= TOPHASH_INFO_SHRINK;
 	info->noverflow = m->noverflow;
 	info->noldoverflow = m->noldoverflow;
 	info->nevacuate = m->nevacuate;
@@ -2343,6 +2693,117 @@ void tophash_info(struct tophash_map *m, struct tophash_info *info)
 	mutex_unlock(&m->lock);
 }
 EXPORT_SYMBOL_GPL(tophash_info);
+
+/*
+ * One step of the finisher under m->lock: evacuate up to @max old buckets
+ * at nevacuate, and complete the evacuation when none is left; on a map
+ * that is not evacuating, start a shrink if one is due (and take its first
+ * step). All it allocates is reserved first (th_reserve_finish()): a step
+ * that cannot have it changes nothing. Returns 1 while an evacuation is
+ * left, 0 when none is, -ENOMEM when the step could not allocate.
+ */
+static int th_finish_locked(struct tophash_map *m, unsigned int max)
+{
+	struct tophash_table *t = th_tbl(m);
+	bool done = false, started = false;
+	unsigned int n = 0;
+	unsigned long nold;
+	u32 kind;
+
+	if (!t->oldbuckets && !th_shrink_due(m, t))
+		return 0;
+	if (th_reserve_finish(m, max, !t->oldbuckets))
+		return -ENOMEM;
+	if (!t->oldbuckets) {
+		/* From the reserve: cannot fail. */
+		if (th_grow_start_kind(m, TOPHASH_GROW_SHRINK))
+			goto out;
+		started = true;
+		t = th_tbl(m);
+	}
+	nold = th_noldbuckets(t);
+	kind = th_grow_kind(t);	/* @t is retired when the evacuation completes */
+	while (n < max && m->nevacuate < nold &&
+	       !th_evacuate(m, t, m->nevacuate)) {
+		n++;
+		th_advance_mark(m, t);
+	}
+	if (m->nevacuate == nold)
+		done = !th_grow_done(m, t);
+	trace_tophash_finish(m->id, th_tbl(m)->gen, n, m->nevacuate, kind, done,
+			     started);
+out:
+	th_reserve_drop(m);
+	return !!th_tbl(m)->oldbuckets;
+}
+
+/**
+ * tophash_finish_step() - move an evacuation on without a write, or start
+ *	a shrink that is due
+ * @m: a created map
+ * @max: old buckets to evacuate at most
+ *
+ * What the background finisher runs once it found the evacuation idle;
+ * tests call it directly. Lookups stay lockless and correct throughout:
+ * this is the evacuation writes do, under the same lock.
+ *
+ * A step that cannot allocate what it needs changes nothing (see
+ * th_reserve_finish()) and reports work left, to be tried again.
+ *
+ * Context: process context, may sleep; takes m->lock.
+ * Return: true while an evacuation is left (or a step could not allocate).
+ */
+bool tophash_finish_step(struct tophash_map *m, unsigned int max)
+{
+	bool more = false;
+
+	mutex_lock(&m->lock);
+	if (m->created)
+		more = th_finish_locked(m, max) != 0;
+	m->finish_seen = m->evac_writes;
+	mutex_unlock(&m->lock);
+	return more;
+}
+EXPORT_SYMBOL_GPL(tophash_finish_step);
+
+/*
+ * The background finisher (rhashtable's deferred worker is the model). In
+ * Go a map that stops receiving writes stays mid-growth for ever, both
+ * arrays allocated; here an evacuation that no write advanced for
+ * TH_FINISH_DELAY is moved on TH_FINISH_STEP old buckets at a time, one
+ * step a jiffy, until it completes. While writes do the work it only looks
+ * again after each TH_FINISH_DELAY. tophash_map_destroy() cancels it.
+ */
+static void th_finish_work(struct work_struct *work)
+{
+	struct tophash_map *m = container_of(to_delayed_work(work),
+					     struct tophash_map, finish);
+	unsigned long delay = TH_FINISH_DELAY;
+	struct mem_cgroup *old;
+	bool more = false;
+	int err;
+
+	/* A worker is in no task's group: charge the map's creator's. */
+	old = set_active_memcg(m->memcg);
+	mutex_lock(&m->lock);
+	/* READ_ONCE: the debugfs write of the flag; a flag, no order needed. */
+	if (m->created && (m->evac_writes != m->finish_seen ||
+			   READ_ONCE(tophash_finisher_paused))) {
+		/* Writes moved it on since we looked (or a test paused us). */
+		more = th_tbl(m)->oldbuckets || th_shrink_due(m, th_tbl(m));
+	} else if (m->created) {
+		err = th_finish_locked(m, TH_FINISH_STEP);
+		more = err != 0;
+		/* A step a jiffy; after an -ENOMEM, the next one in a while. */
+		if (err > 0)
+			delay = 1;
+	}
+	m->finish_seen = m->evac_writes;
+	mutex_unlock(&m->lock);
+	set_active_memcg(old);
+	if (more)
+		schedule_delayed_work(&m->finish, delay);
+}
 
 static int th_walk_array(struct tophash_map *m, u8 *arr, unsigned long n,
 			 u32 table, tophash_chain_fn fn, void *arg)

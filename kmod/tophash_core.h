@@ -15,6 +15,7 @@
 #include <linux/rcupdate.h>
 #include <linux/siphash.h>
 #include <linux/seqlock.h>
+#include <linux/workqueue.h>
 #include <asm/byteorder.h>
 #include <asm/unaligned.h>
 #include <uapi/tophash.h>
@@ -28,6 +29,15 @@
 #define TH_EVAC_SCAN		1024
 /* Sequence counts guarding in-place overwrites, striped by bucket index. */
 #define TH_SEQ_STRIPES		64
+/*
+ * The background finisher: an evacuation no write advanced for this long
+ * is moved on by a work item, TH_FINISH_STEP old buckets per run under
+ * m->lock (see tophash_finish_step()). A second: an evacuation that writes
+ * leave alone for a moment (INFO, LAYOUT, a test looking at a map caught
+ * mid-growth) is not taken away under them.
+ */
+#define TH_FINISH_DELAY		HZ
+#define TH_FINISH_STEP		64
 
 /*
  * The fixed-size paths of lookup, assign and delete: the same code as the
@@ -51,6 +61,8 @@ enum th_fast {
  * @B: log2 of the number of buckets in @buckets
  * @mask: 2^@B - 1, what a hash is masked with for its bucket in @buckets
  * @same_size: the growth in progress keeps B (overflow clean-up)
+ * @shrink: the growth in progress halves B: @oldbuckets has 2^(@B+1)
+ *	buckets, old buckets j and j + 2^@B both go to new bucket j
  * @bucket_size: bytes per bucket (copied from the map for the RCU callback)
  * @ovf_off: offset of the overflow pointer in a bucket
  * @gen: generation of @buckets: each bucket array a map allocates gets the
@@ -69,6 +81,7 @@ struct tophash_table {
 	unsigned long mask;
 	u8 B;
 	bool same_size;
+	bool shrink;
 	u32 bucket_size;
 	u32 ovf_off;
 	u64 gen;
@@ -106,6 +119,16 @@ struct tophash_table {
  * @rcu: frees an in-kernel map after lockless readers are done with it
  * @fast: the fixed-size path (enum th_fast) lookups, assigns and deletes
  *	take, chosen at create from the key and value sizes
+ * @shrink_pct: TOPHASH_F_SHRINK's threshold (percent of the slots of the
+ *	primary buckets), 0 when the map never shrinks
+ * @min_B: the B the size hint gave at create: a shrink never goes below it
+ * @evac_writes: writes that did evacuation work; the finisher moves an
+ *	evacuation on only when this did not change since it was queued
+ * @finish_seen: @evac_writes when the finisher was last queued
+ * @finish: the background finisher (tophash_finish_step())
+ * @memcg: the memory cgroup of the task that created the map (a reference);
+ *	the finisher's allocations are charged to it, as the writes' are to
+ *	theirs (a work item runs in no task's group)
  * @seq: write sections around in-place overwrites of live slots (value
  *	update, delete zeroing), one per stripe of primary-bucket indexes of
  *	the current array; lockless readers retry when one overlapped them
@@ -151,12 +174,24 @@ struct tophash_map {
 	u64 bytes;
 	struct dentry *dbg;
 	struct rcu_head rcu;
+	u8 shrink_pct;
+	u8 min_B;
+	u64 evac_writes;
+	u64 finish_seen;
+	struct delayed_work finish;
+	struct mem_cgroup *memcg;
 	seqcount_t seq[TH_SEQ_STRIPES];
 	struct th_reserve rsv;
 };
 
 /* Bytes allocated by every map of the module and not yet freed. */
 extern atomic64_t tophash_live_bytes;
+/*
+ * While set, the background finisher takes no step (it looks again after
+ * TH_FINISH_DELAY): tests that compare a map before and after an operation
+ * set it. debugfs tophash/finisher_paused.
+ */
+extern bool tophash_finisher_paused;
 
 /*
  * Allocation failure injection: every allocation of tophash.ko asks

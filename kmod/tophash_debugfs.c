@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * tophash: the debugfs view, /sys/kernel/debug/tophash/: live_bytes,
+ * finisher_paused,
  * <id>/info and <id>/layout of each map, and (debug kernels) the
  * fault-injection knobs fail_alloc/.
  */
@@ -99,12 +100,14 @@ void th_dbg_remove(struct tophash_map *m)
 	m->dbg = NULL;
 }
 
-/* Module init: tophash/, live_bytes and fail_alloc/. */
+/* Module init: tophash/, live_bytes, finisher_paused and fail_alloc/. */
 void th_dbg_init(void)
 {
 	tophash_dbg_root = debugfs_create_dir("tophash", NULL);
 	debugfs_create_file("live_bytes", 0400, tophash_dbg_root, NULL,
 			    &th_live_bytes_fops);
+	debugfs_create_bool("finisher_paused", 0600, tophash_dbg_root,
+			    &tophash_finisher_paused);
 	th_fail_alloc_init();
 }
 

@@ -383,6 +383,74 @@ static noinline void check_stress_growth(void)
 	th_stress_growth("growth", 8, sizeof(struct th_val), duration_ms);
 }
 
+/*
+ * TOPHASH_F_SHRINK: stable keys updated in place while every churn key is
+ * inserted and then deleted again, pass after pass, so that the map doubles
+ * up to B = 11 and shrinks back to B = 8 under the readers (kthreads and
+ * the softirq timer); the background finisher may run between the writer's
+ * ops. Half the time on the 8/8 fixed path, half on the generic one.
+ */
+static void th_stress_shrink(const char *name, u32 vsize, unsigned int ms)
+{
+	struct tophash_create c = { .key_size = 8, .value_size = vsize,
+				    .flags = TOPHASH_F_SHRINK };
+	struct th_stress st = { .nkeys = TH_STABLE + TH_CHURN, .vsize = vsize,
+				.ksize = 8, .nstable = TH_STABLE,
+				.key_of = th_key_plain };
+	u64 i, ops = 0, bad, shrinks = 0;
+	struct tophash_info in;
+	unsigned long end;
+	struct th_val v;
+	u32 lastB = 0;
+	u8 kb[TH_KEY_MAX];
+
+	st.m = tophash_map_new(&c);
+	TH_CHECK(!IS_ERR(st.m));
+	if (IS_ERR(st.m))
+		return;
+	for (i = 0, bad = 0; i < TH_STABLE; i++)
+		bad += !!th_put(&st, i, 0, TOPHASH_NOEXIST);
+	TH_CHECK(bad == 0);
+	TH_CHECK(!th_stress_start(&st));
+	end = jiffies + msecs_to_jiffies(ms);
+	while (time_before(jiffies, end)) {
+		i = TH_STABLE + ops % TH_CHURN;
+		th_key_bytes(&st, i, kb);
+		if ((ops / TH_CHURN) % 2 == 0)
+			th_put(&st, i, ops, TOPHASH_ANY);
+		else
+			tophash_delete(st.m, kb);
+		if (ops % 16 == 0)
+			th_put(&st, ops / 16 % TH_STABLE, ops, TOPHASH_EXIST);
+		if (++ops % 256 == 0) {
+			tophash_info(st.m, &in);
+			shrinks += in.B < lastB;
+			lastB = in.B;
+			cond_resched();
+		}
+	}
+	th_stress_stop(&st);
+	tophash_info(st.m, &in);
+	th_stress_report(name, &st, ops, &in);
+	pr_info("tophash_selftest: %s: B went down %llu times\n", name, shrinks);
+	TH_CHECK(atomic64_read(&st.bad_value) == 0);
+	TH_CHECK(atomic64_read(&st.missing_stable) == 0);
+	TH_CHECK(atomic64_read(&st.timer_lookups) > 0);
+	TH_CHECK(shrinks > 0);
+	for (i = 0, bad = 0; i < TH_STABLE; i++) {
+		th_key_bytes(&st, i, kb);
+		bad += tophash_lookup(st.m, kb, &v) || !th_vval_ok(&v, vsize, i);
+	}
+	TH_CHECK(bad == 0);
+	tophash_map_free(st.m);
+}
+
+static noinline void check_stress_shrink(void)
+{
+	th_stress_shrink("shrink, fixed path 8/8", sizeof(u64), duration_ms / 2);
+	th_stress_shrink("shrink", sizeof(struct th_val), duration_ms / 2);
+}
+
 /* The four fixed-size paths, a quarter of the time each. */
 static noinline void check_stress_growth_fixed_paths(void)
 {
@@ -571,6 +639,7 @@ static int __init tophash_selftest_init(void)
 	check_api_round_trip();
 	check_stress_growth();
 	check_stress_growth_fixed_paths();
+	check_stress_shrink();
 	check_stress_overflow_clear();
 	check_stress_chain_evacuation();
 	check_stress_chain_evacuation_fixed_path();

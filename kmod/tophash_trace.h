@@ -29,6 +29,12 @@
 #include <uapi/tophash.h>
 
 /* Kinds of assign, tophash_assign's kind field: TOPHASH_ASSIGN_* (uapi). */
+
+#define th_show_grow(k)						\
+	__print_symbolic(k, { TOPHASH_GROW_DOUBLE, "double" },		\
+			 { TOPHASH_GROW_SAME_SIZE, "same" },		\
+			 { TOPHASH_GROW_SHRINK, "shrink" })
+
 #define th_show_kind(k)						\
 	__print_symbolic(k, { TOPHASH_ASSIGN_UPDATE, "update" },	\
 			 { TOPHASH_ASSIGN_FRESH, "fresh" },		\
@@ -120,6 +126,10 @@ TRACE_EVENT(tophash_delete,
  * @released: overflow buckets of the old chain freed (after RCU)
  * @nevacuate: the evacuation mark as this evacuation ran (before it advances)
  * @same_size: the growth keeps B
+ *	(what the evacuation does, TOPHASH_GROW_*, is the kind of the
+ *	tophash_grow_start with the same @gen -> @newgen: BPF raw_tp programs
+ *	take at most 12 arguments; a shrink moves every entry to X, new bucket
+ *	@bucket & (2^B - 1), appended behind what the other half put there)
  * @duration_ns: time this evacuation took, overflow pre-allocation, copy,
  *	marking and release included, tracepoint handlers excluded (the
  *	tophash_evacuate_drop events of a chain fire after it is measured,
@@ -201,8 +211,8 @@ TRACE_EVENT(tophash_evacuate_drop,
 
 DECLARE_EVENT_CLASS(tophash_grow_class,
 	TP_PROTO(u32 id, u64 gen, u64 newgen, u32 B, u32 same_size, u64 count,
-		 u64 noverflow),
-	TP_ARGS(id, gen, newgen, B, same_size, count, noverflow),
+		 u64 noverflow, u32 kind, u64 bytes),
+	TP_ARGS(id, gen, newgen, B, same_size, count, noverflow, kind, bytes),
 	TP_STRUCT__entry(
 		__field(u32, id)
 		__field(u64, gen)
@@ -211,6 +221,8 @@ DECLARE_EVENT_CLASS(tophash_grow_class,
 		__field(u32, same_size)
 		__field(u64, count)
 		__field(u64, noverflow)
+		__field(u32, kind)
+		__field(u64, bytes)
 	),
 	TP_fast_assign(
 		__entry->id = id;
@@ -220,31 +232,79 @@ DECLARE_EVENT_CLASS(tophash_grow_class,
 		__entry->same_size = same_size;
 		__entry->count = count;
 		__entry->noverflow = noverflow;
+		__entry->kind = kind;
+		__entry->bytes = bytes;
 	),
-	TP_printk("map=%u gen=%llu->%llu B=%u same_size=%u count=%llu noverflow=%llu",
+	TP_printk("map=%u gen=%llu->%llu B=%u same_size=%u count=%llu noverflow=%llu kind=%s bytes=%llu",
 		  __entry->id, __entry->gen, __entry->newgen, __entry->B,
-		  __entry->same_size, __entry->count, __entry->noverflow)
+		  __entry->same_size, __entry->count, __entry->noverflow,
+		  th_show_grow(__entry->kind), __entry->bytes)
 );
 
 /*
  * tophash_grow_start - a growth began: @gen is the array that becomes
  *	oldbuckets, @newgen the new array of 2^@B buckets; @noverflow is the
- *	overflow count that (for a same-size growth) triggered it
+ *	overflow count that (for a same-size growth) triggered it; @kind
+ *	(TOPHASH_GROW_*) says whether it doubles B, keeps it or halves it (a
+ *	shrink, TOPHASH_F_SHRINK maps only); @same_size is kept for consumers
+ *	that predate @kind; @bytes is what the map held (INFO's bytes) just
+ *	before the growth allocated anything
  */
 DEFINE_EVENT(tophash_grow_class, tophash_grow_start,
 	TP_PROTO(u32 id, u64 gen, u64 newgen, u32 B, u32 same_size, u64 count,
-		 u64 noverflow),
-	TP_ARGS(id, gen, newgen, B, same_size, count, noverflow)
+		 u64 noverflow, u32 kind, u64 bytes),
+	TP_ARGS(id, gen, newgen, B, same_size, count, noverflow, kind, bytes)
 );
 
 /*
  * tophash_grow_done - every old bucket is evacuated and the old array
- *	(@gen) is retired; @newgen is the array that stays
+ *	(@gen) is retired; @newgen is the array that stays; @bytes is what the
+ *	map holds after (its start event's @bytes less this is what a shrink
+ *	gave back)
  */
 DEFINE_EVENT(tophash_grow_class, tophash_grow_done,
 	TP_PROTO(u32 id, u64 gen, u64 newgen, u32 B, u32 same_size, u64 count,
-		 u64 noverflow),
-	TP_ARGS(id, gen, newgen, B, same_size, count, noverflow)
+		 u64 noverflow, u32 kind, u64 bytes),
+	TP_ARGS(id, gen, newgen, B, same_size, count, noverflow, kind, bytes)
+);
+
+/*
+ * tophash_finish - the background finisher ran one step on an evacuation
+ *	no write had advanced for TH_FINISH_DELAY, or started a shrink that
+ *	was due (see tophash_finish_step())
+ * @gen: generation of the current array after the step
+ * @evacuated: old buckets this step evacuated
+ * @nevacuate: the evacuation mark after the step (0 when it completed)
+ * @kind: TOPHASH_GROW_* of the evacuation the step worked on or started
+ * @done: the step completed the evacuation (tophash_grow_done fired)
+ * @started: the step started a shrink (tophash_grow_start fired)
+ */
+TRACE_EVENT(tophash_finish,
+	TP_PROTO(u32 id, u64 gen, u32 evacuated, u64 nevacuate, u32 kind,
+		 u32 done, u32 started),
+	TP_ARGS(id, gen, evacuated, nevacuate, kind, done, started),
+	TP_STRUCT__entry(
+		__field(u32, id)
+		__field(u64, gen)
+		__field(u32, evacuated)
+		__field(u64, nevacuate)
+		__field(u32, kind)
+		__field(u32, done)
+		__field(u32, started)
+	),
+	TP_fast_assign(
+		__entry->id = id;
+		__entry->gen = gen;
+		__entry->evacuated = evacuated;
+		__entry->nevacuate = nevacuate;
+		__entry->kind = kind;
+		__entry->done = done;
+		__entry->started = started;
+	),
+	TP_printk("map=%u gen=%llu evacuated=%u nevacuate=%llu kind=%s done=%u started=%u",
+		  __entry->id, __entry->gen, __entry->evacuated,
+		  __entry->nevacuate, th_show_grow(__entry->kind),
+		  __entry->done, __entry->started)
 );
 
 /*

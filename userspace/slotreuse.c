@@ -245,7 +245,8 @@ static const struct count_desc count_descs[] = {
 	COUNT(assign_overflow), COUNT(deletes), COUNT(reuses), COUNT(drops),
 	COUNT(cleared), COUNT(lost), COUNT(evacuations), COUNT(grows),
 	COUNT(same_size_grows), COUNT(grows_done), COUNT(clears),
-	COUNT(destroys),
+	COUNT(destroys), COUNT(shrinks), COUNT(shrinks_done),
+	COUNT(shrink_bytes),
 };
 
 static const struct hist *summary_hist(const struct summary *s,
@@ -338,6 +339,8 @@ static void print_text(const struct summary *s)
 	printf("Growth: %llu started (%llu same-size), %llu done, %llu old buckets evacuated; %llu clears, %llu destroys\n",
 	       c->grows, c->same_size_grows, c->grows_done, c->evacuations,
 	       c->clears, c->destroys);
+	printf("Shrink: %llu started, %llu done, %llu bytes given back\n",
+	       c->shrinks, c->shrinks_done, c->shrink_bytes);
 	for (i = 0; i < sizeof(hist_descs) / sizeof(hist_descs[0]); i++) {
 		const struct hist *h = summary_hist(s, &hist_descs[i]);
 

@@ -105,6 +105,31 @@ __attribute__((noinline)) static uint64_t lookups_dep(const Map &m,
 	return sum;
 }
 
+/*
+ * -D: memory after a 90% drain. erase() never shrinks a flat_hash_map: its
+ * backing array is capacity() slots of the pair plus a control byte each
+ * and one group of control bytes more (raw_hash_set's AllocSize, less
+ * alignment).
+ */
+static void drain(const struct nb_args *a, const std::vector<uint64_t> &keys)
+{
+	for (int fresh = 0; fresh < 2; fresh++) {
+		Map m;
+		uint64_t t0, ns;
+
+		for (uint64_t i = 0; i < a->n; i++)
+			if (!fresh || !(i % 10))
+				m[keys[i]] = keys[i] ^ NB_VALUE_XOR;
+		t0 = nb_now_ns();
+		for (uint64_t i = 0; i < a->n && !fresh; i++)
+			if (i % 10)
+				m.erase(keys[i]);
+		ns = nb_now_ns() - t0;
+		nb_print_drain(kImpl, a, fresh ? "fresh" : "noshrink", m.size(),
+			       m.capacity() * (sizeof(Map::value_type) + 1) + 16, ns);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct nb_args a;
@@ -115,6 +140,10 @@ int main(int argc, char **argv)
 
 	for (uint64_t i = 0; i < 2 * n; i++)
 		keys[i] = nb_key(i);
+	if (a.drain) {
+		drain(&a, keys);
+		return 0;
+	}
 
 	uint64_t reps = a.target / n ? a.target / n : 1;
 	uint64_t ns_ins = 0, ns_hit = 0, ns_miss = 0, ns_del = 0;

@@ -62,11 +62,12 @@ struct nb_args {
 	int only_lookups;	/* -l: insert once, lookups only (profiling) */
 	int core_only;		/* -c: no rcu64 or dependent-chain lookups */
 	uint64_t seed;		/* -s: random-bytes seed (tophash), 0: random */
+	int drain;		/* -D: memory after a 90% drain, nothing else */
 };
 
 static inline void nb_usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s -n ENTRIES [-t TARGET_OPS] [-r RUN] [-l] [-c] [-s SEED]\n",
+	fprintf(stderr, "usage: %s -n ENTRIES [-t TARGET_OPS] [-r RUN] [-l] [-c] [-s SEED] [-D]\n",
 		prog);
 	exit(2);
 }
@@ -81,6 +82,7 @@ static inline void nb_parse(int argc, char **argv, struct nb_args *a)
 	a->only_lookups = 0;
 	a->core_only = 0;
 	a->seed = 0;
+	a->drain = 0;
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-n") && i + 1 < argc)
 			a->n = strtoull(argv[++i], NULL, 0);
@@ -92,6 +94,8 @@ static inline void nb_parse(int argc, char **argv, struct nb_args *a)
 			a->only_lookups = 1;
 		else if (!strcmp(argv[i], "-c"))
 			a->core_only = 1;
+		else if (!strcmp(argv[i], "-D"))
+			a->drain = 1;
 		else if (!strcmp(argv[i], "-s") && i + 1 < argc)
 			a->seed = strtoull(argv[++i], NULL, 0);
 		else
@@ -111,6 +115,23 @@ static inline void nb_print(const char *impl, const struct nb_args *a,
 	       a->run, workload, (unsigned long long)ops,
 	       (unsigned long long)ns, (double)ns / (double)ops,
 	       (unsigned long long)check);
+	fflush(stdout);
+}
+
+/*
+ * -D: one map's memory after keys 0..n-1 went in and 9 in 10 of them
+ * (i % 10 != 0) went out again, in key order; "fresh" maps hold the kept
+ * keys only. @bytes is the map's own count or its allocator's.
+ */
+static inline void nb_print_drain(const char *impl, const struct nb_args *a,
+				  const char *map, uint64_t live, uint64_t bytes,
+				  uint64_t delete_ns)
+{
+	printf("native-drain: impl=%s n=%llu map=%s live=%llu bytes=%llu "
+	       "bytes_per_entry=%.2f delete_ns=%llu\n", impl,
+	       (unsigned long long)a->n, map, (unsigned long long)live,
+	       (unsigned long long)bytes, live ? (double)bytes / live : 0.0,
+	       (unsigned long long)delete_ns);
 	fflush(stdout);
 }
 

@@ -174,6 +174,17 @@ for fn, ir in sorted(seen.items()):
 EOF
 }
 
+# ---- memory after a 90% drain (issue 12): each driver's -D, once ----
+DRAIN_N=${NATIVE_DRAIN_N:-1000000}
+say drain_command "<impl>_native -n $DRAIN_N -D"
+for impl in tophash go abseil; do
+	if ! "$(bin_of "$impl")" -n "$DRAIN_N" -D >> "$raw" 2> "$OUT/$impl.err"; then
+		cat "$OUT/$impl.err" >&2
+		echo "bench-native: $impl -D failed" >&2
+		exit 1
+	fi
+done
+
 # ---- instructions per operation (callgrind: counts, not timings) ----
 # Each driver at each NATIVE_CG_SIZES n, one repetition (-t n): every phase
 # function's inclusive instruction count over its operations ("fn" lines),

@@ -272,6 +272,54 @@ static void time_lookups(unsigned int k, struct tophash_map *m,
 
 #define NKINDS	ARRAY_SIZE(lookup_kinds)
 
+/*
+ * -D: memory after a 90% drain (issue 12): as Go's map (never shrinks), with
+ * TOPHASH_F_SHRINK at 25% and 40% (finisher steps run until nothing is
+ * left, as its work item would), and fresh with the kept keys only.
+ */
+static void drain_one(const struct nb_args *a, const uint64_t *keys,
+		      const char *name, u32 flags, u32 pct, bool fresh)
+{
+	struct tophash_create c = {
+		.size = sizeof(c), .key_size = 8, .value_size = 8,
+		.max_entries = ~0ULL, .flags = flags, .shrink_pct = pct,
+	};
+	struct tophash_map *m = calloc(1, sizeof(*m));
+	struct tophash_info in = { .size = sizeof(in) };
+	uint64_t i, t0, ns;
+	int err;
+
+	if (!m)
+		abort();
+	tophash_map_init(m);
+	if (tophash_map_create(m, &c, 1))
+		die("create", 0, -EINVAL);
+	for (i = 0; i < a->n; i++) {
+		u64 v = keys[i] ^ NB_VALUE_XOR;
+
+		if (fresh && i % 10)
+			continue;
+		err = tophash_update(m, &keys[i], &v, TOPHASH_ANY);
+		if (err)
+			die("update", i, err);
+	}
+	t0 = nb_now_ns();
+	for (i = 0; i < a->n && !fresh; i++) {
+		if (!(i % 10))
+			continue;
+		err = tophash_delete(m, &keys[i]);
+		if (err)
+			die("delete", i, err);
+	}
+	ns = nb_now_ns() - t0;
+	while (tophash_finish_step(m, ~0U))
+		;
+	rcu_barrier();
+	tophash_info(m, &in);
+	nb_print_drain(IMPL, a, name, in.count, in.bytes, ns);
+	map_free(m);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t t0, reps, r, i, n, pairs, found;
@@ -298,6 +346,18 @@ int main(int argc, char **argv)
 	keys = malloc(2 * n * sizeof(*keys));
 	if (!keys)
 		abort();
+	if (a.drain) {
+		for (i = 0; i < n; i++)
+			keys[i] = nb_key(i);
+		rcu_register_thread();
+		drain_one(&a, keys, "noshrink", 0, 0, false);
+		drain_one(&a, keys, "shrink25", TOPHASH_F_SHRINK, 0, false);
+		drain_one(&a, keys, "shrink40", TOPHASH_F_SHRINK, 40, false);
+		drain_one(&a, keys, "fresh", 0, 0, true);
+		rcu_unregister_thread();
+		free(keys);
+		return 0;
+	}
 	for (i = 0; i < 2 * n; i++)
 		keys[i] = nb_key(i);
 	rcu_register_thread();

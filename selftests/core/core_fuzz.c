@@ -11,7 +11,8 @@
  *
  * Input: byte 0 shape (bit 0 identity hash, else key size 1..12), byte 1
  * value size (bit 7: SipHash instead of the default hash, when not
- * identity), byte 2 size hint, byte 3 max_entries, then ops of
+ * identity), byte 2 size hint, byte 3 max_entries (bit 7 also:
+ * TOPHASH_F_SHRINK with threshold 1 + byte 3 % 25), then ops of
  * [opcode, key, argument] bytes (see fz_one_op()).
  */
 #include "../../kmod/tophash_core.c"
@@ -198,7 +199,8 @@ static void fz_one_op(const u8 *p, unsigned int step)
 		for (j = 0; j <= p[2] % 64u; j++)
 			fz_delete((k + j) % FZ_KEYS);
 		break;
-	case 13:
+	case 13:		/* a background finisher step, then a full check */
+		tophash_finish_step(fm, 1 + p[2] % 8);
 		fz_check_all("asked");
 		break;
 	default:		/* allocation failures: off, the n-th from now, random */
@@ -246,9 +248,12 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	th_shim_random_seed(0x5eed0000ULL + data[0]);
 	th_shim_fail_nth(0);
 	th_shim_fail_random(0, 0);
-	fm = tu_map_new(fz_ks, fz_vs, fz_identity ? TOPHASH_F_IDENTITY_HASH :
-			(data[1] & 0x80) ? TOPHASH_F_SIPHASH : 0,
+	fm = tu_map_new(fz_ks, fz_vs, (fz_identity ? TOPHASH_F_IDENTITY_HASH :
+			 (data[1] & 0x80) ? TOPHASH_F_SIPHASH : 0) |
+			(data[3] & 0x80 ? TOPHASH_F_SHRINK : 0),
 			data[2] % 80, max, &err);
+	if (fm && (data[3] & 0x80))
+		fm->shrink_pct = 1 + data[3] % TOPHASH_SHRINK_MAX_PCT;
 	FZ_CHECK(fm, "create: %d", err);
 	for (off = 4, step = 0; off + 3 <= size; off += 3, step++)
 		fz_one_op(data + off, step);

@@ -22,6 +22,11 @@
  *            (TH_FAST_K8V8, TH_FAST_K16V8, TH_FAST_K4V8, TH_FAST_K64V8)
  *   fixed-crowded  crowded's work with 8-byte values: the fixed-size path
  *            with the identity hash
+ *   shrink   TOPHASH_F_SHRINK: stable keys stay while churn keys swell the
+ *            map to B=11 and drain it again, so it doubles and shrinks back
+ *            to B=8 every cycle; the writer runs the background finisher's
+ *            pending work between ops; 8-byte values (the fixed path) and
+ *            wide ones (generic) in turn
  *
  * An 8-byte value packs the key index (24 bits), a version (24 bits) and a
  * check of both (16 bits); a wider one is struct tu_val.
@@ -36,13 +41,14 @@
 #include "core_util.h"
 
 enum { ROUND_GROWTH, ROUND_CROWDED, ROUND_DRAIN, ROUND_FIXED, ROUND_FIXED_CROWDED,
-	NROUNDS };
+	ROUND_SHRINK, NROUNDS };
 static const char *const round_name[NROUNDS] = {
-	"growth", "crowded", "drain", "fixed", "fixed-crowded"
+	"growth", "crowded", "drain", "fixed", "fixed-crowded", "shrink"
 };
-/* The work each round kind does: growth's, crowded's or drain's. */
+/* The work each round kind does: growth's, crowded's, drain's or shrink's. */
 static const int round_plan[NROUNDS] = {
-	ROUND_GROWTH, ROUND_CROWDED, ROUND_DRAIN, ROUND_GROWTH, ROUND_CROWDED
+	ROUND_GROWTH, ROUND_CROWDED, ROUND_DRAIN, ROUND_GROWTH, ROUND_CROWDED,
+	ROUND_SHRINK
 };
 
 #define MAX_READERS	16
@@ -79,7 +85,7 @@ static struct {
 /* Totals over all rounds, for the summary and the exit code. */
 static struct {
 	u64 lookups, hits, bad, missing, ops, rounds[NROUNDS];
-	u64 grows, same_size, clears, reseeds, map_errors;
+	u64 grows, same_size, shrinks, finisher_runs, clears, reseeds, map_errors;
 } tot;
 
 /* Index -> key bytes. Identity keys land in cluster (bucket) idx / 64 % 8. */
@@ -214,6 +220,8 @@ static void count_event(const char *ev, const void *e)
 	if (!strcmp(ev, "tophash_grow_start")) {
 		tot.grows++;
 		tot.same_size += ((const struct th_trace_tophash_grow_class *)e)->same_size;
+		tot.shrinks += ((const struct th_trace_tophash_grow_class *)e)->kind ==
+			       TOPHASH_GROW_SHRINK;
 	} else if (!strcmp(ev, "tophash_delete")) {
 		tot.reseeds += !((const struct th_trace_tophash_delete *)e)->count;
 	} else if (!strcmp(ev, "tophash_clear")) {
@@ -248,6 +256,22 @@ static u64 write_round(struct round *r, double end, u64 *rng)
 				put_idx(r, i, ops, TOPHASH_EXIST);
 			for (i = 0; i < 64; i++, ops++)
 				del_idx(r, x + (i * 37) % 64);
+			break;
+		case ROUND_SHRINK:
+			/* Swell with churn keys, drain them, in a shuffled order. */
+			for (i = r->nstable; i < r->nkeys; i++, ops++) {
+				put_idx(r, i, ops, TOPHASH_ANY);
+				if (i % 64 == 0)
+					put_idx(r, i % r->nstable, ops, TOPHASH_EXIST);
+			}
+			for (i = 0; i < r->nkeys - r->nstable; i++, ops++) {
+				del_idx(r, r->nstable + (i * 7919) % (r->nkeys - r->nstable));
+				if (i % 16 == 0)
+					tot.finisher_runs +=
+						th_shim_run_delayed_work(&r->m->finish);
+			}
+			while (th_shim_run_delayed_work(&r->m->finish))
+				tot.finisher_runs++;
 			break;
 		case ROUND_DRAIN:
 			for (i = 0; i < r->nkeys; i++, ops++)
@@ -288,7 +312,14 @@ static void run_round(int kind, double seconds, u64 *rng)
 	if (kind == ROUND_FIXED)
 		r.key_size = (const u32[]){ 8, 16, 4, 64 }[tot.rounds[kind] % 4];
 	r.value_size = kind >= ROUND_FIXED ? sizeof(u64) : sizeof(struct tu_val);
+	if (kind == ROUND_SHRINK && tot.rounds[kind] % 2)
+		r.value_size = sizeof(struct tu_val);
 	switch (r.plan) {
+	case ROUND_SHRINK:
+		r.nkeys = 256 + 8192;
+		r.nstable = 256;
+		m = tu_map_new(8, r.value_size, TOPHASH_F_SHRINK, 0, 0, NULL);
+		break;
 	case ROUND_GROWTH:
 		r.nkeys = 256 + 8192;
 		r.nstable = 256;
@@ -309,7 +340,9 @@ static void run_round(int kind, double seconds, u64 *rng)
 		fprintf(stderr, "core_stress: map create failed\n");
 		exit(1);
 	}
-	if (m->fast != (kind >= ROUND_FIXED ? th_fast_path(r.key_size, r.value_size, 0) :
+	if (kind == ROUND_SHRINK ?
+	    m->fast != th_fast_path(r.key_size, r.value_size, 0) :
+	    m->fast != (kind >= ROUND_FIXED ? th_fast_path(r.key_size, r.value_size, 0) :
 			TH_FAST_NONE) || (kind >= ROUND_FIXED && m->fast == TH_FAST_NONE)) {
 		fprintf(stderr, "core_stress: round %s took the wrong path\n",
 			round_name[kind]);
@@ -420,7 +453,7 @@ int main(int argc, char **argv)
 	th_shim_jitter_mask = opt.jitter;
 	th_trace_hook = count_event;
 	rcu_register_thread();
-	per_round = opt.seconds / 20;	/* 4 rounds of each kind: every fixed key size */
+	per_round = opt.seconds / 24;	/* 4 rounds of each kind: every fixed key size */
 	start = tu_now();
 	/* Until the time is up and every fixed key size had its round. */
 	for (kind = 0; tu_now() - start < opt.seconds || tot.rounds[ROUND_FIXED] < 4;
@@ -428,14 +461,16 @@ int main(int argc, char **argv)
 		run_round(kind, per_round, &rng);
 	rcu_unregister_thread();
 	printf("core_stress: rounds growth %llu crowded %llu drain %llu fixed %llu "
-	       "fixed-crowded %llu; writer ops %llu "
-	       "(grows %llu, same-size %llu, reseeds %llu, clears %llu); reader lookups %llu "
+	       "fixed-crowded %llu shrink %llu; writer ops %llu "
+	       "(grows %llu, same-size %llu, shrinks %llu, finisher runs %llu, reseeds %llu, "
+	       "clears %llu); reader lookups %llu "
 	       "(hits %llu); torn/foreign %llu, missing stable %llu, map errors %llu, shim errors %lu\n",
 	       tot.rounds[0], tot.rounds[1], tot.rounds[2], tot.rounds[3], tot.rounds[4],
-	       tot.ops, tot.grows, tot.same_size,
-	       tot.reseeds, tot.clears, tot.lookups, tot.hits, tot.bad, tot.missing,
-	       tot.map_errors, th_shim_errors());
+	       tot.rounds[5], tot.ops, tot.grows, tot.same_size, tot.shrinks,
+	       tot.finisher_runs, tot.reseeds, tot.clears, tot.lookups, tot.hits, tot.bad,
+	       tot.missing, tot.map_errors, th_shim_errors());
 	if (!tot.lookups || !tot.grows || !tot.same_size || !tot.reseeds || !tot.clears ||
+	    !tot.shrinks || !tot.rounds[ROUND_SHRINK] ||
 	    tot.rounds[ROUND_FIXED] < 4 || !tot.rounds[ROUND_FIXED_CROWDED]) {
 		printf("INVARIANT: the run did not exercise every path\n");
 		return 2;

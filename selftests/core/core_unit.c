@@ -26,6 +26,8 @@ static struct th_trace_tophash_clear last_clear;
 static unsigned long n_assign[4], n_delete, n_evacuate, n_evac_moved;
 static unsigned long n_grow_start, n_grow_done, n_clear;
 static u64 grow_start_count, evac_moved_since_start, evac_dropped_since_start;
+static unsigned long n_shrink_start, n_shrink_done, n_double_start, n_finish;
+static struct th_trace_tophash_finish last_finish;
 
 static void record_event(const char *ev, const void *e)
 {
@@ -43,12 +45,21 @@ static void record_event(const char *ev, const void *e)
 		evac_moved_since_start += x->moved_x + x->moved_y;
 		evac_dropped_since_start += x->dropped;
 	} else if (!strcmp(ev, "tophash_grow_start")) {
+		u32 kind = ((const struct th_trace_tophash_grow_class *)e)->kind;
+
+		n_shrink_start += kind == TOPHASH_GROW_SHRINK;
+		n_double_start += kind == TOPHASH_GROW_DOUBLE;
 		n_grow_start++;
 		grow_start_count = ((const struct th_trace_tophash_grow_class *)e)->count;
 		evac_moved_since_start = 0;
 		evac_dropped_since_start = 0;
 	} else if (!strcmp(ev, "tophash_grow_done")) {
+		n_shrink_done += ((const struct th_trace_tophash_grow_class *)e)->kind ==
+				 TOPHASH_GROW_SHRINK;
 		n_grow_done++;
+	} else if (!strcmp(ev, "tophash_finish")) {
+		last_finish = *(const struct th_trace_tophash_finish *)e;
+		n_finish++;
 	} else if (!strcmp(ev, "tophash_clear")) {
 		last_clear = *(const struct th_trace_tophash_clear *)e;
 		n_clear++;
@@ -140,6 +151,7 @@ FIXTURE_SETUP(MAP)
 	self->m = NULL;
 	memset(n_assign, 0, sizeof(n_assign));
 	n_delete = n_evacuate = n_evac_moved = n_grow_start = n_grow_done = n_clear = 0;
+	n_shrink_start = n_shrink_done = n_double_start = n_finish = 0;
 	th_trace_hook = record_event;
 }
 
@@ -708,7 +720,12 @@ static const char *model_matches(struct tophash_map *m)
 	return err;
 }
 
-enum { OP_PUT, OP_DEL, OP_CLEAR };
+enum { OP_PUT, OP_DEL, OP_CLEAR, OP_FINISH, NOPS };
+
+/* Deletes that succeeded while only the shrink they would start failed. */
+static unsigned long shrink_start_failed;
+/* Failed allocations of writes and finisher steps during a shrink. */
+static unsigned long failed_mid_shrink;
 
 /* Which allocation a failure hit, told apart by size. */
 enum { SITE_TABLE, SITE_ARRAY, SITE_OVERFLOW, NSITES };
@@ -724,6 +741,9 @@ static int run_op(struct tophash_map *m, int op, u64 key, u64 val)
 		return put(m, key, val, TOPHASH_ANY);
 	case OP_DEL:
 		return del(m, key);
+	case OP_FINISH:
+		/* @val old buckets; 1 while an evacuation is left */
+		return tophash_finish_step(m, val);
 	default:
 		return tophash_clear(m, &out);
 	}
@@ -733,7 +753,9 @@ static void model_apply(int op, u64 key, u64 val)
 {
 	int i = model_find(key);
 
-	if (op == OP_CLEAR) {
+	if (op == OP_FINISH) {
+		return;
+	} else if (op == OP_CLEAR) {
 		model.n = 0;
 	} else if (op == OP_DEL) {
 		if (i >= 0)
@@ -749,11 +771,15 @@ static void model_apply(int op, u64 key, u64 val)
 /*
  * Run @op with the 1st, 2nd, ... allocation it makes failing, until it
  * makes fewer allocations than that. Every -ENOMEM must leave the contents
- * exactly as before. Records in @hit[op][site] which sites failed.
+ * exactly as before, and so must a finisher step that could not allocate
+ * (it says an evacuation is left, to be tried again). A delete on a
+ * TOPHASH_F_SHRINK map succeeds when only the shrink it would start fails:
+ * then it is done, the map is not shrinking, and the finisher is queued.
+ * Records in @hit[op][site] which sites failed.
  */
 static void op_with_every_failure(struct __test_metadata *_metadata,
 				  struct tophash_map *m, int op, u64 key, u64 val,
-				  unsigned long hit[3][NSITES])
+				  unsigned long hit[NOPS][NSITES])
 {
 	size_t tsize = sizeof(struct tophash_table);
 	size_t osize = sizeof(struct th_ovf_hdr) + m->bucket_size;
@@ -774,7 +800,21 @@ static void op_with_every_failure(struct __test_metadata *_metadata,
 			ASSERT_GT(k, th_shim_alloc_calls() - calls0);
 			break;
 		}
-		ASSERT_EQ(-ENOMEM, err) TH_LOG("op %d key %#llx failure %lu", op, key, k);
+		if (op == OP_DEL && !err && m->shrink_pct) {
+			after = tu_info(m);
+			ASSERT_EQ(0, after.flags & TOPHASH_INFO_GROWING)
+				TH_LOG("key %#llx failure %lu: a shrink started", key, k);
+			ASSERT_EQ(before.count - 1, after.count);
+			ASSERT_TRUE(delayed_work_pending(&m->finish));
+			rcu_barrier();
+			ASSERT_EQ(after.bytes, atomic64_read(&tophash_live_bytes));
+			shrink_start_failed++;
+			break;
+		}
+		if (before.flags & TOPHASH_INFO_SHRINKING)
+			failed_mid_shrink++;
+		ASSERT_EQ(op == OP_FINISH ? 1 : -ENOMEM, err)
+			TH_LOG("op %d key %#llx failure %lu", op, key, k);
 		why = model_matches(m);
 		ASSERT_EQ(NULL, why) TH_LOG("op %d key %#llx after failing allocation %lu: %s",
 					    op, key, k, why);
@@ -803,7 +843,7 @@ static void op_with_every_failure(struct __test_metadata *_metadata,
 
 TEST_F(MAP, enomem_at_every_allocation_leaves_the_contents_unchanged)
 {
-	unsigned long hit[3][NSITES] = { { 0 } };
+	unsigned long hit[NOPS][NSITES] = { { 0 } };
 	struct tophash_map *m;
 	u64 i, r = 1;
 	int err, op, s;
@@ -1613,6 +1653,688 @@ TEST(reader_pick_never_leaves_out_a_slot_it_must_look_at)
 	}
 	/* The extra picks cost a load each; they stay rare. */
 	EXPECT_GT(n / 10, extra);
+}
+
+/* ---- shrinking (TOPHASH_F_SHRINK) ---- */
+
+/* A map that shrinks, with threshold @pct (0: the default) and size hint @hint. */
+static struct tophash_map *shrink_map(u32 flags, u32 pct, u64 hint, int *errp)
+{
+	struct tophash_create c = {
+		.key_size = 8, .value_size = 8, .size_hint = hint,
+		.flags = flags | TOPHASH_F_SHRINK, .shrink_pct = pct,
+		.max_entries = TOPHASH_DEFAULT_MAX_ENTRIES,
+	};
+
+	return tu_map_create(&c, errp);
+}
+
+/* Run finisher steps until no evacuation is left; how many it took. */
+static unsigned int finish_all(struct tophash_map *m, unsigned int per_step)
+{
+	unsigned int n = 0;
+
+	while (tophash_finish_step(m, per_step) && n < 1000000)
+		n++;
+	return n;
+}
+
+/* The full tophash bytes of chain @bucket, in chain order; how many. */
+static unsigned int chain_tops(struct tophash_map *m, bool old,
+			       unsigned long bucket, u8 *tops, unsigned int max)
+{
+	unsigned int d, i, n = 0;
+	int st;
+
+	for (d = 0; tu_state(m, old, bucket, d, 0) >= 0; d++)
+		for (i = 0; i < TH_SLOTS; i++) {
+			st = tu_state(m, old, bucket, d, i);
+			if (st >= TOPHASH_MIN_TOPHASH && n < max)
+				tops[n++] = st;
+		}
+	return n;
+}
+
+TEST(shrink_policy_is_checked_at_create)
+{
+	struct tophash_create c = { .key_size = 8, .value_size = 8, .shrink_pct = 5,
+				    .max_entries = 100 };
+	struct tophash_map m;
+	int err;
+
+	rcu_register_thread();
+	memset(&m, 0, sizeof(m));
+	tophash_map_init(&m);
+	EXPECT_EQ(-EINVAL, tophash_map_create(&m, &c, 1)) TH_LOG("a threshold without the flag");
+	c.flags = TOPHASH_F_SHRINK;
+	c.shrink_pct = TOPHASH_SHRINK_MAX_PCT + 1;
+	EXPECT_EQ(-EINVAL, tophash_map_create(&m, &c, 1)) TH_LOG("above the hysteresis bound");
+	c.shrink_pct = 0;
+	err = tophash_map_create(&m, &c, 1);
+	ASSERT_EQ(0, err);
+	EXPECT_EQ(TOPHASH_SHRINK_DEFAULT_PCT, m.shrink_pct);
+	EXPECT_EQ(TOPHASH_INFO_SHRINK, tu_info(&m).flags);
+	tophash_map_destroy(&m);
+	rcu_barrier();
+	rcu_unregister_thread();
+}
+
+/* The 15 keys shrink_moves_old_buckets_j_and_j_plus_half_into_new_bucket_j keeps. */
+static bool shrink_kept(u64 k)
+{
+	return k % 5 == 4 || k == 11 || k == 13 || k == 17 || k == 23 ||
+	       k == 28 || k == 33 || k == 38;
+}
+
+/*
+ * Identity hash, exact layout: B = 3 with 5 keys per bucket (3 of them in
+ * bucket 6), then deletes down to 15 entries, the 16th of which (count <
+ * 25% of 64 slots) starts a shrink to B = 2. New bucket j must hold old
+ * bucket j's live entries in slot order, then old bucket j + 4's, deleted
+ * slots dropped; old slots marked evacuatedX/evacuatedEmpty meanwhile.
+ */
+TEST_F(MAP, shrink_moves_old_buckets_j_and_j_plus_half_into_new_bucket_j)
+{
+	struct tophash_map *m = self->m = shrink_map(TOPHASH_F_IDENTITY_HASH, 0, 40, NULL);
+	u8 before[8][64], after[64];
+	unsigned int nb[8], n, i, j;
+	struct tophash_info in;
+	const char *why;
+	u64 k, v;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(3, tu_info(m).B) TH_LOG("hint 40: 8 buckets");
+	m->min_B = 0;	/* let it shrink below the hint (the floor has its own test) */
+	for (k = 0; k < 40; k++)
+		ASSERT_EQ(0, put(m, ik(k % 8, 0x10 + k, k), k, TOPHASH_NOEXIST));
+	/* delete all but 15 keys, leaving emptyOne slots mid-chain */
+	for (k = 0; k < 40; k++) {
+		if (shrink_kept(k))
+			continue;
+		ASSERT_EQ(0, tu_info(m).flags & TOPHASH_INFO_GROWING)
+			TH_LOG("no shrink before count < 16 (count %llu)",
+			       (unsigned long long)tu_info(m).count);
+		ASSERT_EQ(0, del(m, ik(k % 8, 0x10 + k, k)));
+		if (tu_info(m).count < 16)
+			break;
+	}
+	in = tu_info(m);
+	ASSERT_EQ(15, in.count);
+	ASSERT_EQ(TOPHASH_INFO_GROWING | TOPHASH_INFO_SHRINKING | TOPHASH_INFO_SHRINK |
+		  TOPHASH_INFO_IDENTITY, in.flags);
+	ASSERT_EQ(2, in.B);
+	ASSERT_EQ(0, in.nevacuate);
+	EXPECT_EQ(1, n_shrink_start);
+	for (j = 0; j < 8; j++)
+		nb[j] = chain_tops(m, true, j, before[j], 64);
+	/* half the old array: old 0..3, then old 4..7 (their halves land behind) */
+	EXPECT_EQ(false, tophash_finish_step(m, 4) && false);
+	in = tu_info(m);
+	EXPECT_EQ(4, in.nevacuate);
+	for (j = 0; j < 4; j++) {
+		n = chain_tops(m, false, j, after, 64);
+		ASSERT_EQ(nb[j], n) TH_LOG("new bucket %u holds old %u only so far", j, j);
+		EXPECT_EQ(0, memcmp(before[j], after, n));
+		for (i = 0; i < TH_SLOTS; i++) {
+			int st = tu_state(m, true, j, 0, i);
+
+			EXPECT_TRUE(st == TOPHASH_EVACUATED_X || st == TOPHASH_EVACUATED_EMPTY)
+				TH_LOG("old %u slot %u: %d", j, i, st);
+		}
+	}
+	why = tu_check_map(m);
+	EXPECT_EQ(NULL, why) TH_LOG("%s", why);
+	EXPECT_EQ(0, finish_all(m, 4));
+	in = tu_info(m);
+	EXPECT_EQ(0, in.flags & TOPHASH_INFO_GROWING);
+	EXPECT_EQ(2, in.B);
+	EXPECT_EQ(1, n_shrink_done);
+	for (j = 0; j < 4; j++) {
+		n = chain_tops(m, false, j, after, 64);
+		ASSERT_EQ(nb[j] + nb[j + 4], n);
+		EXPECT_EQ(0, memcmp(before[j], after, nb[j]));
+		EXPECT_EQ(0, memcmp(before[j + 4], after + nb[j], nb[j + 4]))
+			TH_LOG("old %u's entries follow old %u's in new bucket %u", j + 4, j, j);
+		/* dense: the first empty slot is emptyRest and ends the chain */
+		EXPECT_EQ(TOPHASH_EMPTY_REST, tu_state(m, false, j, n / TH_SLOTS, n % TH_SLOTS));
+	}
+	for (k = 0; k < 40; k++) {
+		bool kept = shrink_kept(k);
+
+		EXPECT_EQ(kept ? 0 : -ENOENT, get(m, ik(k % 8, 0x10 + k, k), &v));
+		if (kept)
+			EXPECT_EQ(k, v);
+	}
+	why = tu_check_map(m);
+	EXPECT_EQ(NULL, why) TH_LOG("%s", why);
+	rcu_barrier();
+	EXPECT_EQ(tu_info(m).bytes, atomic64_read(&tophash_live_bytes))
+		TH_LOG("the old array (and its overflow) went back after the grace period");
+}
+
+/*
+ * The threshold and the hysteresis, exactly (default 25%): at B = 5 (256
+ * slots) the delete that leaves 63 entries starts the shrink, 64 do not;
+ * after it, B = 4 holds 63 entries, and only the 105th entry (over 6.5 *
+ * 16) doubles it again; with 10%, B = 5 shrinks at 25 entries, not 26.
+ */
+TEST_F(MAP, shrink_threshold_and_hysteresis_are_exact)
+{
+	struct tophash_map *m = self->m = shrink_map(0, 0, 0, NULL);
+	struct tophash_info in;
+	u64 k;
+
+	ASSERT_NE(NULL, m);
+	for (k = 0; k < 105; k++)
+		ASSERT_EQ(0, put(m, k, k, TOPHASH_NOEXIST));
+	finish_all(m, 1024);
+	ASSERT_EQ(5, tu_info(m).B);
+	for (k = 0; k < 105 - 64; k++)
+		ASSERT_EQ(0, del(m, k));
+	in = tu_info(m);
+	ASSERT_EQ(64, in.count);
+	EXPECT_EQ(0, in.flags & TOPHASH_INFO_GROWING) TH_LOG("64 * 100 = 25%% of 256 slots: no shrink");
+	EXPECT_EQ(false, tophash_finish_step(m, 1024)) TH_LOG("nor from the finisher");
+	ASSERT_EQ(0, del(m, k++));
+	in = tu_info(m);
+	EXPECT_EQ(TOPHASH_INFO_GROWING | TOPHASH_INFO_SHRINKING | TOPHASH_INFO_SHRINK, in.flags);
+	EXPECT_EQ(4, in.B);
+	finish_all(m, 1024);
+	in = tu_info(m);
+	EXPECT_EQ(4, in.B);
+	EXPECT_EQ(63, in.count);
+	/* back up: no doubling until count + 1 > 6.5 * 16 = 104 */
+	for (k = 1000; tu_info(m).count < 104; k++)
+		ASSERT_EQ(0, put(m, k, k, TOPHASH_NOEXIST));
+	in = tu_info(m);
+	EXPECT_EQ(0, in.flags & TOPHASH_INFO_GROWING);
+	EXPECT_EQ(4, in.B);
+	ASSERT_EQ(0, put(m, k, k, TOPHASH_NOEXIST));
+	in = tu_info(m);
+	EXPECT_EQ(TOPHASH_INFO_GROWING | TOPHASH_INFO_SHRINK, in.flags);
+	EXPECT_EQ(5, in.B);
+	EXPECT_EQ(1, n_shrink_start);
+	tu_map_free(m);
+
+	m = self->m = shrink_map(0, 10, 0, NULL);
+	ASSERT_NE(NULL, m);
+	for (k = 0; k < 105; k++)
+		ASSERT_EQ(0, put(m, k, k, TOPHASH_NOEXIST));
+	finish_all(m, 1024);
+	ASSERT_EQ(5, tu_info(m).B);
+	for (k = 0; tu_info(m).count > 26; k++)
+		ASSERT_EQ(0, del(m, k));
+	EXPECT_EQ(0, tu_info(m).flags & TOPHASH_INFO_GROWING);
+	ASSERT_EQ(0, del(m, k));	/* 25 * 100 < 10 * 256 */
+	EXPECT_TRUE(tu_info(m).flags & TOPHASH_INFO_SHRINKING);
+}
+
+/* Never below the size hint's B; and a map without the flag never shrinks. */
+TEST_F(MAP, shrink_stops_at_the_size_hint_and_needs_the_flag)
+{
+	struct tophash_map *m = self->m = shrink_map(0, 0, 100, NULL);
+	u64 k;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(4, tu_info(m).B);
+	for (k = 0; k < 500; k++)
+		ASSERT_EQ(0, put(m, k, k, TOPHASH_NOEXIST));
+	finish_all(m, 1024);
+	ASSERT_EQ(7, tu_info(m).B);
+	for (k = 0; k < 500; k++) {
+		ASSERT_EQ(0, del(m, k));
+		finish_all(m, 1024);
+	}
+	EXPECT_EQ(4, tu_info(m).B);
+	EXPECT_EQ(3, n_shrink_done) TH_LOG("7 -> 6 -> 5 -> 4");
+	tu_map_free(m);
+
+	m = self->m = tu_map_new(8, 8, 0, 0, 0, NULL);
+	ASSERT_NE(NULL, m);
+	for (k = 0; k < 500; k++)
+		ASSERT_EQ(0, put(m, k, k, TOPHASH_NOEXIST));
+	for (k = 0; k < 500; k++)
+		ASSERT_EQ(0, del(m, k));
+	finish_all(m, 1024);
+	EXPECT_EQ(7, tu_info(m).B) TH_LOG("Go's map never shrinks, nor does ours by default");
+}
+
+/*
+ * Churn against a model, key ranges swelling and draining so that the map
+ * doubles and shrinks many times, finisher steps now and then, every write
+ * checked; the invariants of every chain hold throughout.
+ */
+TEST_F(MAP, contents_stay_intact_through_shrinks_under_churn)
+{
+	struct tophash_map *m = self->m = shrink_map(0, 0, 0, NULL);
+	u64 rng = 7, op, key, val, range;
+	unsigned int round, i;
+	const char *why;
+	int err, want;
+
+	ASSERT_NE(NULL, m);
+	model.n = 0;
+	for (round = 0; round < 12; round++) {
+		range = round & 1 ? 64 : 3000;
+		for (i = 0; i < 6000; i++) {
+			op = tu_rand(&rng);
+			key = op % range + (round & 1 ? 0 : 0);
+			val = tu_rand(&rng);
+			if (round & 1 || op >> 62 == 0) {
+				/* draining rounds: deletes; filling rounds: a quarter */
+				want = model_find(key) >= 0 ? 0 : -ENOENT;
+				err = del(m, key);
+				ASSERT_EQ(want, err);
+				model_apply(OP_DEL, key, 0);
+				if (round & 1)	/* and keys beyond the range go */
+					key = op % 3000;
+				if (round & 1 && model_find(key) >= 0) {
+					ASSERT_EQ(0, del(m, key));
+					model_apply(OP_DEL, key, 0);
+				}
+			} else if (model.n < MODEL_MAX) {
+				ASSERT_EQ(0, put(m, key, val, TOPHASH_ANY));
+				model_apply(OP_PUT, key, val);
+			}
+			if (op % 97 == 0)
+				tophash_finish_step(m, 2);
+			if (i % 1000 == 0) {
+				why = model_matches(m);
+				ASSERT_EQ(NULL, why) TH_LOG("round %u op %u: %s", round, i, why);
+			}
+		}
+		why = model_matches(m);
+		ASSERT_EQ(NULL, why) TH_LOG("round %u: %s", round, why);
+	}
+	EXPECT_LT(4, n_shrink_done) TH_LOG("the drains shrink the map");
+	EXPECT_LT(4, n_double_start);
+}
+
+/* Go into a shrink of B = 6 -> 5 (127 keys left) and evacuate 3 old buckets. */
+static void shrink_partway(struct __test_metadata *_metadata, struct tophash_map *m)
+{
+	u64 k;
+
+	for (k = 0; k < 300; k++)
+		ASSERT_EQ(0, put(m, k, k, TOPHASH_NOEXIST));
+	finish_all(m, 1024);
+	ASSERT_EQ(6, tu_info(m).B);
+	for (k = 0; k < 300 - 127; k++) {
+		ASSERT_EQ(0, tu_info(m).flags & TOPHASH_INFO_SHRINKING);
+		ASSERT_EQ(0, del(m, k));
+	}
+	ASSERT_TRUE(tu_info(m).flags & TOPHASH_INFO_SHRINKING);
+	ASSERT_EQ(true, tophash_finish_step(m, 3));
+	ASSERT_TRUE(tu_info(m).flags & TOPHASH_INFO_SHRINKING);
+	ASSERT_EQ(3, tu_info(m).nevacuate);
+}
+
+TEST_F(MAP, clear_mid_shrink_ends_it_and_returns_to_the_hint)
+{
+	struct tophash_map *m = self->m = shrink_map(0, 0, 0, NULL);
+	struct tophash_clear out = { .size = sizeof(out) };
+	u64 gen;
+
+	ASSERT_NE(NULL, m);
+	shrink_partway(_metadata, m);
+	gen = tu_info(m).generation;
+	ASSERT_EQ(0, tophash_clear(m, &out));
+	EXPECT_EQ(127, out.entries);
+	EXPECT_EQ(64, out.oldbuckets);
+	check_cleared(_metadata, m, 0, gen, NULL, 300, key_plain);
+	EXPECT_EQ(false, tophash_finish_step(m, 1024)) TH_LOG("nothing left to finish");
+	EXPECT_EQ(0, tu_info(m).B);
+}
+
+TEST_F(MAP, destroy_mid_shrink_frees_both_arrays_and_cancels_the_finisher)
+{
+	struct tophash_map *m = self->m = shrink_map(0, 0, 0, NULL);
+
+	ASSERT_NE(NULL, m);
+	shrink_partway(_metadata, m);
+	EXPECT_TRUE(delayed_work_pending(&m->finish));
+	tophash_map_destroy(m);
+	EXPECT_FALSE(delayed_work_pending(&m->finish));
+	rcu_barrier();
+	EXPECT_EQ(0, atomic64_read(&tophash_live_bytes));
+	EXPECT_EQ(0, th_shim_live_allocs());
+	free(m);
+	self->m = NULL;
+}
+
+/*
+ * The background finisher: queued when an evacuation starts; a run that
+ * finds writes advanced it since only looks again later; an idle one moves
+ * it TH_FINISH_STEP old buckets at a time, re-queued a jiffy later, until it
+ * completes. Go's map would stay mid-growth for ever here.
+ */
+TEST_F(MAP, the_finisher_completes_an_idle_growth)
+{
+	struct tophash_map *m = self->m = shrink_map(0, 0, 0, NULL);
+	unsigned int runs;
+	u64 k, v, nevac;
+	const char *why;
+
+	ASSERT_NE(NULL, m);
+	for (k = 0; k < 1665; k++)	/* 1665 > 6.5 * 256: a doubling to B = 9 starts */
+		ASSERT_EQ(0, put(m, k, k, TOPHASH_NOEXIST));
+	ASSERT_TRUE(tu_info(m).flags & TOPHASH_INFO_GROWING);
+	ASSERT_EQ(9, tu_info(m).B);
+	ASSERT_TRUE(delayed_work_pending(&m->finish));
+	EXPECT_EQ(TH_FINISH_DELAY, m->finish.delay);
+	/* a write between the queueing and the run: the finisher leaves it */
+	ASSERT_EQ(0, put(m, 0, 1, TOPHASH_ANY));
+	nevac = tu_info(m).nevacuate;
+	ASSERT_TRUE(th_shim_run_delayed_work(&m->finish));
+	EXPECT_EQ(nevac, tu_info(m).nevacuate);
+	EXPECT_EQ(0, n_finish);
+	ASSERT_TRUE(delayed_work_pending(&m->finish)) TH_LOG("it looks again later");
+	EXPECT_EQ(TH_FINISH_DELAY, m->finish.delay);
+	/* idle now: each run evacuates up to TH_FINISH_STEP old buckets */
+	ASSERT_TRUE(th_shim_run_delayed_work(&m->finish));
+	EXPECT_EQ(1, n_finish);
+	EXPECT_LE(nevac + TH_FINISH_STEP, tu_info(m).nevacuate);
+	EXPECT_EQ(TH_FINISH_STEP, last_finish.evacuated);
+	EXPECT_EQ(TOPHASH_GROW_DOUBLE, last_finish.kind);
+	EXPECT_EQ(1, m->finish.delay) TH_LOG("an idle evacuation: a step a jiffy");
+	why = tu_check_map(m);
+	EXPECT_EQ(NULL, why) TH_LOG("%s", why);
+	for (runs = 0; th_shim_run_delayed_work(&m->finish) && runs < 1000; runs++)
+		;
+	EXPECT_GE(256 / TH_FINISH_STEP, runs);
+	EXPECT_EQ(1, last_finish.done);
+	EXPECT_EQ(1, n_grow_done - (tu_info(m).B - 1)) TH_LOG("the doubling to 9 was the finisher's");
+	EXPECT_FALSE(delayed_work_pending(&m->finish)) TH_LOG("nothing left: it stops");
+	EXPECT_EQ(0, tu_info(m).flags & TOPHASH_INFO_GROWING);
+	for (k = 1; k < 1665; k++) {
+		ASSERT_EQ(0, get(m, k, &v));
+		EXPECT_EQ(k, v);
+	}
+	why = tu_check_map(m);
+	EXPECT_EQ(NULL, why) TH_LOG("%s", why);
+}
+
+/*
+ * A shrink that is due but cannot allocate its table when the delete that
+ * made it due runs: the delete succeeds, and the finisher starts (and here
+ * completes) the shrink later.
+ */
+TEST_F(MAP, the_finisher_starts_a_shrink_a_delete_could_not)
+{
+	struct tophash_map *m = self->m = shrink_map(0, 0, 0, NULL);
+	u64 k, v;
+
+	ASSERT_NE(NULL, m);
+	for (k = 0; k < 105; k++)
+		ASSERT_EQ(0, put(m, k, k, TOPHASH_NOEXIST));
+	finish_all(m, 1024);
+	ASSERT_EQ(5, tu_info(m).B);
+	for (k = 0; k < 41; k++)
+		ASSERT_EQ(0, del(m, k));
+	ASSERT_EQ(64, tu_info(m).count);
+	while (th_shim_run_delayed_work(&m->finish))	/* the growths' runs */
+		;
+	EXPECT_EQ(0, last_finish.started) TH_LOG("64 entries: no shrink due");
+	th_shim_fail_nth(1);
+	EXPECT_EQ(0, del(m, k++)) TH_LOG("the delete itself succeeds");
+	th_shim_fail_nth(0);
+	EXPECT_EQ(0, tu_info(m).flags & TOPHASH_INFO_GROWING);
+	ASSERT_TRUE(delayed_work_pending(&m->finish)) TH_LOG("the finisher will try");
+	ASSERT_TRUE(th_shim_run_delayed_work(&m->finish));
+	EXPECT_EQ(1, last_finish.started);
+	EXPECT_EQ(1, last_finish.done) TH_LOG("32 old buckets: one step");
+	EXPECT_EQ(TOPHASH_GROW_SHRINK, last_finish.kind);
+	EXPECT_EQ(1, n_shrink_done);
+	EXPECT_EQ(4, tu_info(m).B);
+	for (; k < 105; k++) {
+		ASSERT_EQ(0, get(m, k, &v));
+		EXPECT_EQ(k, v);
+	}
+}
+
+/*
+ * An identity map of B = 3 shrinking to B = 2: @n1 keys ik(1, 0x20 + k, k)
+ * in old bucket 1, @n5 keys ik(5, 0x40 + k, k) in old bucket 5, and old
+ * buckets 0 and 1 already evacuated (new bucket 1 holds old 1's keys).
+ */
+static void shrink_1_and_5(struct __test_metadata *_metadata,
+			   struct tophash_map *m, u64 n1, u64 n5)
+{
+	u64 k;
+
+	ASSERT_NE(NULL, m);
+	m->min_B = 0;
+	for (k = 0; k < n1; k++)
+		ASSERT_EQ(0, put(m, ik(1, 0x20 + k, k), k, TOPHASH_NOEXIST));
+	for (k = 0; k < n5; k++)
+		ASSERT_EQ(0, put(m, ik(5, 0x40 + k, k), k, TOPHASH_NOEXIST));
+	ASSERT_EQ(0, put(m, ik(2, 0x60, 0), 0, TOPHASH_NOEXIST));
+	ASSERT_EQ(0, del(m, ik(2, 0x60, 0)));	/* 15 < 16: the shrink starts */
+	ASSERT_TRUE(tu_info(m).flags & TOPHASH_INFO_SHRINKING);
+	ASSERT_EQ(true, tophash_finish_step(m, 2));	/* old 0 and 1 */
+	ASSERT_EQ(n1, chain_tops(m, false, 1, (u8[64]){ 0 }, 64));
+}
+
+/*
+ * A reader looks for a key of old bucket 5 + 4 (B = 3 -> 2) and is in that
+ * old chain, before its overflow link, when the evacuation appends the
+ * chain behind old bucket 1's entries in new bucket 1 (which needs an
+ * overflow bucket of its own): it must follow the chain there.
+ */
+TEST_F(MAP, lookup_finds_a_key_appended_to_a_shared_chain_mid_scan)
+{
+	struct tophash_map *m = self->m = shrink_map(TOPHASH_F_IDENTITY_HASH, 25, 40, NULL);
+	u64 k, v = 0;
+	u8 *ob5;
+
+	/* old 1: 6 entries; old 5: 9, one in an overflow bucket */
+	shrink_1_and_5(_metadata, m, 6, 9);
+	ob5 = bucket_addr(m, true, 5);
+	pm = m;
+	pkey = ik(5, 0x70, 0);	/* a write of an old-5 key evacuates old 5 */
+	pval = 70;
+	pause_arm(m, ob5 + m->ovf_off, step_update_pkey);
+	EXPECT_EQ(0, get(m, ik(5, 0x48, 8), &v)) TH_LOG("the key in old 5's overflow bucket");
+	EXPECT_EQ(8, v);
+	EXPECT_EQ(1, pause_at.fired);
+	EXPECT_EQ(0, step_err);
+	pause_disarm();
+	EXPECT_EQ(2, tu_depth(m, false, 1)) TH_LOG("6, 9 behind them, the new key last: two full buckets");
+	for (k = 0; k < 9; k++) {
+		ASSERT_EQ(0, get(m, ik(5, 0x40 + k, k), &v));
+		EXPECT_EQ(k, v);
+	}
+}
+
+/*
+ * A reader in new bucket 1 (for a key old bucket 1 brought) is paused at
+ * its primary bucket's overflow link while old bucket 5's entries are
+ * appended behind, into that bucket and a new overflow bucket: it still
+ * finds its key, and a later reader finds the appended ones.
+ */
+TEST_F(MAP, lookup_in_a_chain_that_grows_behind_it_still_finds_its_key)
+{
+	struct tophash_map *m = self->m = shrink_map(TOPHASH_F_IDENTITY_HASH, 25, 40, NULL);
+	u64 k, v = 0;
+	u8 *nb1;
+
+	shrink_1_and_5(_metadata, m, 9, 6);	/* old 1: 9 entries; old 5: 6 */
+	nb1 = bucket_addr(m, false, 1);
+	pm = m;
+	pkey = ik(5, 0x7f, 0);	/* old 5 -> new 1: appended from slot 1 of the overflow */
+	pval = 1;
+	pause_arm(m, nb1 + m->ovf_off, step_update_pkey);
+	EXPECT_EQ(0, get(m, ik(1, 0x28, 8), &v)) TH_LOG("old 1's key in the overflow bucket");
+	EXPECT_EQ(8, v);
+	EXPECT_EQ(1, pause_at.fired);
+	EXPECT_EQ(0, step_err);
+	pause_disarm();
+	for (k = 0; k < 6; k++) {
+		ASSERT_EQ(0, get(m, ik(5, 0x40 + k, k), &v));
+		EXPECT_EQ(k, v);
+	}
+	EXPECT_EQ(NULL, tu_check_map(m));
+}
+
+/*
+ * The -ENOMEM sweep on maps that shrink: every allocation of every write
+ * and finisher step failing in turn, while the map grows and shrinks over
+ * and over (threshold 40%, no floor), crowded buckets for overflow in the
+ * shrinks' appends. A failed write or step changes nothing: contents,
+ * INFO (nevacuate, B, bytes, flags) and the live bytes.
+ */
+TEST_F(MAP, enomem_at_every_allocation_of_a_shrinking_map_changes_nothing)
+{
+	unsigned long hit[NOPS][NSITES] = { { 0 } }, failed;
+	struct tophash_map *m;
+	u64 i, r = 3, x;
+	int cycle, op, s;
+
+	m = self->m = shrink_map(TOPHASH_F_IDENTITY_HASH, TOPHASH_SHRINK_MAX_PCT, 0, NULL);
+	ASSERT_NE(NULL, m);
+	model.n = 0;
+	shrink_start_failed = failed_mid_shrink = 0;
+	for (cycle = 0; cycle < 4; cycle++) {
+		/* up to 300 entries in buckets 0..36 of every B, then down to 10 */
+		for (i = 0; i < 300; i++) {
+			x = tu_rand(&r);
+			op_with_every_failure(_metadata, m, OP_PUT,
+					      ik(x % 37, 5 + (x >> 8) % 250, (x >> 16) % 1024), x, hit);
+			if (i % 23 == 22)
+				op_with_every_failure(_metadata, m, OP_FINISH, 0, 4, hit);
+		}
+		while (model.n > 10) {
+			x = tu_rand(&r);
+			op = x % 16 == 0 ? OP_FINISH : x % 8 ? OP_DEL : OP_PUT;
+			if (op == OP_DEL) {
+				failed = shrink_start_failed;
+				op_with_every_failure(_metadata, m, op, model.key[(x >> 8) % model.n], 0, hit);
+				/* the finisher starts it, one old bucket a step */
+				if (failed != shrink_start_failed)
+					op_with_every_failure(_metadata, m, OP_FINISH, 0, 1, hit);
+			} else if (op == OP_FINISH) {
+				op_with_every_failure(_metadata, m, op, 0, 1 + x % 3, hit);
+			} else
+				op_with_every_failure(_metadata, m, op,
+						      ik(x % 37, 5 + (x >> 8) % 250, (x >> 16) % 1024),
+						      x, hit);
+		}
+		/* the finisher ends what is left: each of its steps swept too */
+		for (i = 0; i < 100 && (tu_info(m).flags & TOPHASH_INFO_GROWING); i++)
+			op_with_every_failure(_metadata, m, OP_FINISH, 0, 4, hit);
+	}
+	for (op = 0; op < NOPS; op++)
+		for (s = 0; s < NSITES; s++)
+			TH_LOG("failed %-5s allocations in %s: %lu", site_name[s],
+			       op == OP_PUT ? "update" : op == OP_DEL ? "delete" :
+			       op == OP_CLEAR ? "clear" : "finisher step", hit[op][s]);
+	TH_LOG("shrinks %lu started, %lu done; %lu deletes whose shrink start failed; %lu failures mid-shrink",
+	       n_shrink_start, n_shrink_done, shrink_start_failed, failed_mid_shrink);
+	EXPECT_LT(8, n_shrink_done);
+	EXPECT_LT(0, shrink_start_failed);
+	EXPECT_LT(0, failed_mid_shrink);
+	EXPECT_LT(0, hit[OP_PUT][SITE_OVERFLOW]);
+	EXPECT_LT(0, hit[OP_DEL][SITE_OVERFLOW]);
+	EXPECT_LT(0, hit[OP_FINISH][SITE_TABLE]);
+	EXPECT_LT(0, hit[OP_FINISH][SITE_ARRAY]) TH_LOG("the finisher starting a shrink");
+	EXPECT_LT(0, hit[OP_FINISH][SITE_OVERFLOW]);
+}
+
+/*
+ * A map of B = 5 that shrinks (the default 25%), keys 41..104 in it, no
+ * growth left and its finisher idle: the delete of one more key makes a
+ * shrink due (63 < 64 entries).
+ */
+static struct tophash_map *one_delete_from_a_shrink(struct __test_metadata *_metadata)
+{
+	struct tophash_map *m = shrink_map(0, 0, 0, NULL);
+	u64 key;
+
+	if (!m)
+		return NULL;
+	for (key = 0; key < 105; key++)
+		EXPECT_EQ(0, put(m, key, key, TOPHASH_NOEXIST));
+	finish_all(m, 1024);
+	for (key = 0; key < 41; key++)
+		EXPECT_EQ(0, del(m, key));
+	while (th_shim_run_delayed_work(&m->finish))
+		;
+	EXPECT_EQ(5, tu_info(m).B);
+	EXPECT_EQ(64, tu_info(m).count);
+	return m;
+}
+
+/*
+ * A delete that starts a shrink, with each allocation of that start failing
+ * in turn (the half-size table, its array): the delete succeeds, nothing of
+ * the shrink is left behind, and the finisher starts it later.
+ */
+TEST_F(MAP, a_delete_whose_shrink_cannot_allocate_succeeds_and_changes_nothing_else)
+{
+	struct tophash_info before, after;
+	struct tophash_map *m;
+	unsigned long k, fails0;
+	u64 key;
+
+	for (k = 1;; k++) {
+		m = one_delete_from_a_shrink(_metadata);
+		ASSERT_NE(NULL, m);
+		key = 41;
+		before = tu_info(m);
+		ASSERT_EQ(0, before.flags & TOPHASH_INFO_GROWING);
+		fails0 = th_shim_alloc_failures();
+		th_shim_fail_nth(k);
+		ASSERT_EQ(0, del(m, key));
+		th_shim_fail_nth(0);
+		after = tu_info(m);
+		if (th_shim_alloc_failures() == fails0) {
+			EXPECT_TRUE(after.flags & TOPHASH_INFO_SHRINKING);
+			EXPECT_EQ(3, k) TH_LOG("the start allocates a table and an array");
+			tu_map_free(m);
+			break;
+		}
+		EXPECT_EQ(0, after.flags & TOPHASH_INFO_GROWING) TH_LOG("failure %lu", k);
+		EXPECT_EQ(before.count - 1, after.count);
+		EXPECT_EQ(before.B, after.B);
+		EXPECT_EQ(before.bytes, after.bytes) TH_LOG("failure %lu", k);
+		EXPECT_EQ(before.generation, after.generation);
+		rcu_barrier();
+		EXPECT_EQ(after.bytes, atomic64_read(&tophash_live_bytes));
+		ASSERT_TRUE(delayed_work_pending(&m->finish));
+		ASSERT_TRUE(th_shim_run_delayed_work(&m->finish));
+		EXPECT_EQ(4, tu_info(m).B) TH_LOG("the finisher shrank it");
+		for (key = 42; key < 105; key++)
+			EXPECT_EQ(0, get(m, key, &(u64){ 0 }));
+		tu_map_free(m);
+	}
+}
+
+/*
+ * A finisher step that cannot allocate (the shrink's start, an append's
+ * overflow bucket, the table that ends it) changes nothing and says that
+ * work is left; the background work item tries again after
+ * TH_FINISH_DELAY rather than giving up.
+ */
+TEST_F(MAP, a_finisher_step_that_cannot_allocate_changes_nothing_and_retries)
+{
+	struct tophash_map *m = self->m = one_delete_from_a_shrink(_metadata);
+	u64 key = 41;
+
+	ASSERT_NE(NULL, m);
+	th_shim_fail_nth(1);
+	ASSERT_EQ(0, del(m, key++));	/* its shrink cannot start */
+	th_shim_fail_nth(0);
+	ASSERT_EQ(5, tu_info(m).B);
+	th_shim_fail_nth(1);
+	ASSERT_TRUE(th_shim_run_delayed_work(&m->finish));
+	th_shim_fail_nth(0);
+	EXPECT_EQ(5, tu_info(m).B);
+	EXPECT_EQ(0, tu_info(m).flags & TOPHASH_INFO_GROWING);
+	ASSERT_TRUE(delayed_work_pending(&m->finish)) TH_LOG("it tries again");
+	EXPECT_EQ(TH_FINISH_DELAY, m->finish.delay) TH_LOG("not a busy retry");
+	ASSERT_TRUE(th_shim_run_delayed_work(&m->finish));
+	EXPECT_EQ(4, tu_info(m).B);
+	EXPECT_EQ(NULL, tu_check_map(m));
 }
 
 TEST_HARNESS_MAIN

@@ -25,23 +25,17 @@
  */
 static bool tu_generic_path;
 
-/* A map the way tophash_map_new() makes one, less the id allocator. */
-static inline struct tophash_map *tu_map_new(u32 key_size, u32 value_size,
-					     u32 flags, u64 hint,
-					     u64 max_entries, int *errp)
+/* A map the way tophash_map_new() makes one from @c, less the id allocator. */
+static inline struct tophash_map *tu_map_create(const struct tophash_create *c,
+						int *errp)
 {
-	struct tophash_create c = {
-		.key_size = key_size, .value_size = value_size,
-		.flags = flags, .size_hint = hint,
-		.max_entries = max_entries ? max_entries : TOPHASH_DEFAULT_MAX_ENTRIES,
-	};
 	struct tophash_map *m = calloc(1, sizeof(*m));
 	int err;
 
 	if (!m)
 		abort();
 	tophash_map_init(m);
-	err = tophash_map_create(m, &c, 1);
+	err = tophash_map_create(m, c, 1);
 	if (errp)
 		*errp = err;
 	if (err) {
@@ -52,6 +46,19 @@ static inline struct tophash_map *tu_map_new(u32 key_size, u32 value_size,
 	if (tu_generic_path)
 		m->fast = TH_FAST_NONE;
 	return m;
+}
+
+static inline struct tophash_map *tu_map_new(u32 key_size, u32 value_size,
+					     u32 flags, u64 hint,
+					     u64 max_entries, int *errp)
+{
+	struct tophash_create c = {
+		.key_size = key_size, .value_size = value_size,
+		.flags = flags, .size_hint = hint,
+		.max_entries = max_entries ? max_entries : TOPHASH_DEFAULT_MAX_ENTRIES,
+	};
+
+	return tu_map_create(&c, errp);
 }
 
 /* Destroy, wait for every RCU callback, free the map object. */

@@ -4,7 +4,12 @@
  * fewer allocations than N, over every op that allocates: open, create, an
  * update that starts a growth, growth work (an evacuation's overflow
  * buckets, the table of a growth's end), an insert's overflow bucket, a
- * delete's growth work, clear and batch. After each failed step: ENOMEM,
+ * delete's growth work, clear and batch; on a TOPHASH_F_SHRINK map also a
+ * delete that starts a shrink (its half-size table and array: the delete
+ * succeeds, the shrink is not started) and writes during a shrink (growth
+ * work that appends pairs of old buckets). The background finisher is
+ * paused (debugfs tophash/finisher_paused) so that it cannot move an idle
+ * growth on between two snapshots. After each failed step: ENOMEM,
  * and the map exactly as before: INFO, the LAYOUT bytes, every value, the
  * module's live bytes. Uses debugfs tophash/fail_alloc (the kernel's
  * fault-injection attributes; only in kernels with
@@ -32,6 +37,18 @@ static int fi_write(const char *knob, const char *val)
 	n = write(fd, val, strlen(val));
 	close(fd);
 	return n < 0 ? -errno : 0;
+}
+
+/* The background finisher would move a shrink on between two snapshots. */
+static int th_finisher_pause(bool on)
+{
+	int fd = open(TH_DBG "/finisher_paused", O_WRONLY), n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, on ? "Y" : "N", 1);
+	close(fd);
+	return n == 1 ? 0 : -EIO;
 }
 
 static long long fi_read(const char *knob)
@@ -164,6 +181,8 @@ static const char *const op_name[NOPS] = { "update", "delete", "clear", "batch" 
 
 /* Failure points swept per op kind, and the most in one op. */
 static unsigned long points[NOPS], most[NOPS];
+/* On a map that shrinks: deletes whose shrink start failed, failures mid-shrink. */
+static unsigned long shrink_start_failed, failed_mid_shrink;
 /* The ops a failed batch completed. */
 static uint32_t batch_done;
 
@@ -248,6 +267,21 @@ static void sweep(struct __test_metadata *_metadata, int fd, enum op op,
 					       (unsigned long long)key, r);
 			break;
 		}
+		if (op == OP_DEL && !r && (before.in.flags & TOPHASH_INFO_SHRINK)) {
+			/* Only the shrink this delete would start failed. */
+			ASSERT_EQ(0, th_info(fd, &after.in));
+			ASSERT_EQ(0, after.in.flags & TOPHASH_INFO_GROWING)
+				TH_LOG("delete %#llx, allocation %lu failed: a shrink started",
+				       (unsigned long long)key, n);
+			ASSERT_EQ(before.in.count - 1, after.in.count);
+			ASSERT_EQ(before.in.B, after.in.B);
+			free(before.layout);
+			shrink_start_failed++;
+			points[op]++;
+			break;
+		}
+		if (before.in.flags & TOPHASH_INFO_SHRINKING)
+			failed_mid_shrink++;
 		ASSERT_EQ(-ENOMEM, r) TH_LOG("%s %#llx, allocation %lu failed: %d",
 					     op_name[op], (unsigned long long)key, n, r);
 		if (op == OP_BATCH && batch_done) {
@@ -306,6 +340,8 @@ FIXTURE_SETUP(FAILALLOC)
 	ASSERT_EQ(0, fi_write("interval", "1"));
 	ASSERT_EQ(0, fi_write("verbose", "0"));
 	ASSERT_EQ(0, fi_write("task-filter", "Y"));
+	/* An idle growth's finisher must not move it between two snapshots. */
+	ASSERT_EQ(0, th_finisher_pause(true));
 	/* Only this task's allocations fail. */
 	f = open("/proc/self/make-it-fail", O_WRONLY);
 	ASSERT_LE(0, f);
@@ -321,6 +357,7 @@ FIXTURE_TEARDOWN(FAILALLOC)
 	if (self->fd >= 0)
 		close(self->fd);
 	fi_write("times", "0");
+	th_finisher_pause(false);
 }
 
 TEST_F_TIMEOUT(FAILALLOC, open_and_create_fail_cleanly_at_every_allocation, 600)
@@ -411,6 +448,96 @@ TEST_F_TIMEOUT(FAILALLOC, every_write_fails_cleanly_at_every_allocation, 1200)
 	EXPECT_LE(2, most[OP_DEL]);
 	EXPECT_LE(2, most[OP_CLEAR]);
 	EXPECT_LE(1, most[OP_BATCH]);
+}
+
+/*
+ * A map that shrinks (threshold 40%, no size hint), filled and drained
+ * over and over: deletes that start a shrink (each with its table, then
+ * its array failing: the delete succeeds, nothing of the shrink is left,
+ * and the delete is undone to fail the next allocation), then updates and
+ * deletes while the shrink appends pairs of crowded old buckets.
+ */
+TEST_F_TIMEOUT(FAILALLOC, shrink_starts_and_writes_mid_shrink_fail_cleanly, 1200)
+{
+	struct tophash_create c = {
+		.size = sizeof(c), .key_size = 8, .value_size = 8,
+		.flags = TOPHASH_F_IDENTITY_HASH | TOPHASH_F_SHRINK,
+		.shrink_pct = TOPHASH_SHRINK_MAX_PCT,
+	};
+	struct tophash_info in, after;
+	unsigned long starts = 0, failed, n;
+	uint64_t i, r = 5, key;
+	int cycle, rr;
+
+	if (self->absent)
+		SKIP(return, "no " FI " (a kernel without CONFIG_FAULT_INJECTION_DEBUG_FS)");
+	self->fd = open(TH_DEV, O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, th_err(ioctl(self->fd, TOPHASH_IOC_CREATE, &c)));
+	shrink_start_failed = failed_mid_shrink = 0;
+	for (cycle = 0; cycle < 3; cycle++) {
+		for (i = 0; i < 300; i++) {
+			r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+			sweep(_metadata, self->fd, OP_PUT,
+			      ik((r >> 8) % 37, 5 + (r >> 16) % 250, (r >> 24) % 1024), r);
+		}
+		while (nkeys > 10) {
+			r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+			ASSERT_EQ(0, th_info(self->fd, &in));
+			key = keys[(r >> 8) % nkeys];
+			/* The delete that will start a shrink: each allocation of the start. */
+			if (!(in.flags & TOPHASH_INFO_GROWING) && in.B > 0 &&
+			    (in.count - 1) * 100 < (uint64_t)c.shrink_pct * 8 << in.B) {
+				memset(&after, 0, sizeof(after));
+				failed = 0;
+				for (n = 1;; n++) {
+					ASSERT_EQ(0, fi_fail_nth(n));
+					rr = th_del(self->fd, &key);
+					if (!fi_disarm())
+						break;
+					if (rr == -ENOMEM) {	/* the ioctl's buffer: nothing done */
+						ASSERT_EQ(0, th_info(self->fd, &after));
+						ASSERT_EQ(in.count, after.count);
+						continue;
+					}
+					ASSERT_EQ(0, rr);
+					failed++;
+					ASSERT_EQ(0, th_info(self->fd, &after));
+					ASSERT_EQ(0, after.flags & TOPHASH_INFO_GROWING)
+						TH_LOG("allocation %lu failed, a shrink started", n);
+					ASSERT_EQ(in.B, after.B);
+					ASSERT_EQ(in.count - 1, after.count);
+					ASSERT_EQ(after.bytes, live_settled(after.bytes));
+					shrink_start_failed++;
+					/* undo the delete (under the load factor) */
+					ASSERT_EQ(0, th_put(self->fd, &key, &vals[(r >> 8) % nkeys],
+							    TOPHASH_ANY));
+					ASSERT_EQ(0, th_info(self->fd, &after));
+					if (after.flags & TOPHASH_INFO_GROWING)
+						break;	/* its overflow bucket: a same-size growth */
+				}
+				if (after.flags & TOPHASH_INFO_GROWING)
+					continue;
+				ASSERT_EQ(0, rr);
+				ASSERT_EQ(0, th_info(self->fd, &after));
+				ASSERT_TRUE(after.flags & TOPHASH_INFO_SHRINKING);
+				EXPECT_EQ(2, failed) TH_LOG("a table, an array");
+				starts++;
+				model_apply(OP_DEL, key, 0);
+				continue;
+			}
+			if (r >> 61)
+				sweep(_metadata, self->fd, OP_DEL, key, 0);
+			else
+				sweep(_metadata, self->fd, OP_PUT,
+				      ik((r >> 8) % 37, 5 + (r >> 16) % 250, (r >> 24) % 1024), r);
+		}
+	}
+	TH_LOG("%lu shrinks started, %lu failed starts, %lu failures mid-shrink",
+	       starts, shrink_start_failed, failed_mid_shrink);
+	EXPECT_LE(6, starts);
+	EXPECT_LE(2 * starts, shrink_start_failed);
+	EXPECT_LT(0, failed_mid_shrink);
 }
 
 TEST_HARNESS_MAIN

@@ -13,6 +13,9 @@
  * - model: one thread, one map, random updates (all flags), lookups,
  *   deletes, batches, clears and bad pointers against a model of the
  *   contents: every result and errno is compared, then all the contents.
+ *   Half its time on a Go-layout map, half on a TOPHASH_F_SHRINK one with
+ *   a random threshold, whose deletes outnumber the updates every other
+ *   4096 ops, so that it shrinks and grows again.
  *
  * TOPHASH_FUZZ_SEED (default: from the clock) and TOPHASH_FUZZ_SECONDS
  * (default 30) steer it; the seed and the ioctl counts are printed.
@@ -410,25 +413,45 @@ static int model_delete(uint64_t k)
 	return 0;
 }
 
-TEST_F_TIMEOUT(FUZZ, model_phase_matches_every_result_and_the_contents, 3600)
+/* The model phase on one map; @shrink: TOPHASH_F_SHRINK, drains now and then. */
+static void model_run(struct __test_metadata *_metadata, uint64_t s,
+		      bool shrink, double secs)
 {
-	uint64_t s = seed ^ 0xabcdef12345ULL, k, v, got;
-	unsigned long n = 0, mismatches = 0;
-	double end = now() + seconds / 3;
+	struct tophash_create c = {
+		.size = sizeof(c), .key_size = 8, .value_size = 8,
+		.size_hint = rnd(&s) % 64, .max_entries = MAXE,
+	};
+	unsigned long n = 0, mismatches = 0, shrinks = 0;
+	unsigned int lastB = 0;
+	double end = now() + secs;
 	struct tophash_info in;
+	uint64_t k, v, got;
 	int fd, r, want;
 
+	if (shrink) {
+		c.flags = TOPHASH_F_SHRINK;
+		c.shrink_pct = rnd(&s) % (TOPHASH_SHRINK_MAX_PCT + 1);
+	}
 	memset(present, 0, sizeof(present));
 	mcount = 0;
-	fd = th_create_full(8, 8, rnd(&s) % 64, MAXE, 0, NULL);
+	fd = open(TH_DEV, O_RDWR);
 	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, th_err(ioctl(fd, TOPHASH_IOC_CREATE, &c)));
 	while (now() < end || n < 1000) {
 		uint64_t x = rnd(&s);
 		uint32_t flags = x % 16 == 0 ? (x >> 4) % 5 : (x >> 4) % 3;
+		unsigned int op = x % 10;
 
+		/* A drain: most updates become deletes. */
+		if (shrink && (n >> 12) % 2 && op < 4 && (x >> 40) % 4)
+			op = 6;
+		if (shrink && !(n % 64) && !th_info(fd, &in)) {
+			shrinks += in.B < lastB;
+			lastB = in.B;
+		}
 		k = (x >> 16) % NKEY;
 		v = rnd(&s);
-		switch (x % 10) {
+		switch (op) {
 		case 0: case 1: case 2: case 3:
 			want = model_update(k, v, flags, false);
 			r = th_put(fd, &k, &v, flags);
@@ -514,9 +537,20 @@ TEST_F_TIMEOUT(FUZZ, model_phase_matches_every_result_and_the_contents, 3600)
 	pthread_mutex_lock(&count_lock);
 	n_ioctls += n + NKEY;
 	pthread_mutex_unlock(&count_lock);
-	TH_LOG("model: %lu ops, %u keys at the end, seed %#llx", n, mcount,
-	       (unsigned long long)seed);
+	TH_LOG("model%s: %lu ops, %u keys at the end, seed %#llx",
+	       shrink ? " (shrink)" : "", n, mcount, (unsigned long long)seed);
+	if (shrink)
+		TH_LOG("shrink_pct %u: B went down %lu times (looked every 64 ops)",
+		       c.shrink_pct, shrinks);
 	EXPECT_EQ(0, mismatches);
+}
+
+TEST_F_TIMEOUT(FUZZ, model_phase_matches_every_result_and_the_contents, 3600)
+{
+	uint64_t s = seed ^ 0xabcdef12345ULL;
+
+	model_run(_metadata, s, false, seconds / 6);
+	model_run(_metadata, rnd(&s), true, seconds / 6);
 }
 
 TEST_HARNESS_MAIN

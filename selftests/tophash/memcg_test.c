@@ -5,8 +5,10 @@
  * memory.max, inserts end with a clean ENOMEM (the task cannot be
  * OOM-killed: oom_score_adj -1000), nothing inserted before is lost, the
  * charge shows in memory.current, and once the limit is raised the map
- * takes inserts again. Mounts cgroup2 on /sys/fs/cgroup when nothing is
- * there; skips without the memory controller.
+ * takes inserts again. What the background finisher allocates (a work
+ * item, in no task's group) is charged to the group of the map's creator
+ * too. Mounts cgroup2 on /sys/fs/cgroup when nothing is there; skips
+ * without the memory controller.
  */
 #define _GNU_SOURCE
 #include <sys/mount.h>
@@ -52,6 +54,123 @@ static int cg_join(const char *path)
 	return cg_write(f, pid);
 }
 
+/* Mount cgroup2 if needed, enable the memory controller, make group CG. */
+static int cg_setup(void)
+{
+	if (access(CG_ROOT "/cgroup.controllers", F_OK)) {
+		mkdir(CG_ROOT, 0755);
+		if (mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL))
+			return -errno;
+	}
+	if (cg_write(CG_ROOT "/cgroup.subtree_control", "+memory"))
+		return -ENODEV;
+	rmdir(CG);
+	return mkdir(CG, 0755) ? -errno : 0;
+}
+
+#define FI TH_DBG "/fail_alloc"
+
+/*
+ * memory.current of CG once the module's live bytes are @bytes (RCU done)
+ * and the uncharges behind them too: an array freed from an RCU callback
+ * is vfree()d later by a work item, so wait until memory.current stops
+ * moving (two reads 100 ms apart within 64 KiB).
+ */
+static long long cg_current_settled(uint64_t bytes)
+{
+	long long a, b = -1;
+	int i;
+
+	for (i = 0; i < 5000 && th_read_ll(TH_DBG "/live_bytes") != (long long)bytes; i++)
+		usleep(1000);
+	a = th_read_ll(CG "/memory.current");
+	for (i = 0; i < 50; i++, a = b) {
+		usleep(100000);
+		b = th_read_ll(CG "/memory.current");
+		if (llabs(b - a) < (64 << 10))
+			break;
+	}
+	return b;
+}
+
+/*
+ * A shrink that a delete could not start (its table allocation failed,
+ * debugfs tophash/fail_alloc) is started and run by the finisher, a work
+ * item: the half-size array it allocates must be charged to the group of
+ * the map's creator, as the writes' allocations are. memory.current then
+ * moves by what the map's bytes moved by (the old array uncharged, the new
+ * one charged), not by the old array alone. Debug kernels only (fault
+ * injection).
+ */
+TEST(the_finishers_allocations_are_charged_to_the_creators_group)
+{
+	struct tophash_create c = {
+		.size = sizeof(c), .key_size = 8, .value_size = VSIZE,
+		.flags = TOPHASH_F_SHRINK,
+	};
+	struct tophash_info in0, in;
+	long long cur0, cur1, moved;
+	uint64_t k;
+	int fd, f, i, r;
+
+	if (access(FI, F_OK))
+		SKIP(return, "no " FI " (a kernel without CONFIG_FAULT_INJECTION_DEBUG_FS)");
+	r = cg_setup();
+	if (r)
+		SKIP(return, "no memory cgroup: %s", strerror(-r));
+	ASSERT_EQ(0, cg_join(CG));
+	fd = open(TH_DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, th_err(ioctl(fd, TOPHASH_IOC_CREATE, &c)));
+	memset(val, 1, sizeof(val));
+	for (k = 0; k < 20000; k++)	/* B = 12: 4096 buckets of 2128 bytes */
+		ASSERT_EQ(0, th_put(fd, &k, val, TOPHASH_NOEXIST));
+	for (k = 0; k < 20000 - 8192; k++)	/* 8192 left: one more is below 25% */
+		ASSERT_EQ(0, th_del(fd, &k));
+	for (i = 0; i < 500 && !th_info(fd, &in0) && (in0.flags & TOPHASH_INFO_GROWING); i++)
+		usleep(10000);
+	ASSERT_EQ(0, in0.flags & TOPHASH_INFO_GROWING);
+	ASSERT_EQ(12, in0.B);
+	cur0 = cg_current_settled(in0.bytes);
+
+	/* The delete's shrink cannot allocate its table: the finisher starts it. */
+	f = open("/proc/self/make-it-fail", O_WRONLY);
+	ASSERT_LE(0, f);
+	ASSERT_EQ(2, write(f, "1\n", 2));
+	close(f);
+	ASSERT_EQ(0, cg_write(FI "/times", "0"));
+	ASSERT_EQ(0, cg_write(FI "/probability", "100"));
+	ASSERT_EQ(0, cg_write(FI "/interval", "1"));
+	ASSERT_EQ(0, cg_write(FI "/verbose", "0"));
+	ASSERT_EQ(0, cg_write(FI "/task-filter", "Y"));
+	/* The 1st allocation is the ioctl's op buffer, the 2nd the shrink's table. */
+	ASSERT_EQ(0, cg_write(FI "/space", "2"));
+	ASSERT_EQ(0, cg_write(FI "/times", "1"));
+	r = th_del(fd, &k);
+	EXPECT_EQ(0, th_read_ll(FI "/times")) TH_LOG("the shrink's table did not fail");
+	cg_write(FI "/times", "0");
+	ASSERT_EQ(0, r);
+	ASSERT_EQ(0, th_info(fd, &in));
+	ASSERT_EQ(0, in.flags & TOPHASH_INFO_GROWING) TH_LOG("the delete started the shrink");
+
+	for (i = 0; i < 1000 && !th_info(fd, &in) &&
+		    (in.B == 12 || (in.flags & TOPHASH_INFO_GROWING)); i++)
+		usleep(10000);
+	ASSERT_EQ(11, in.B) TH_LOG("the finisher did not shrink the map");
+	ASSERT_EQ(0, in.flags & TOPHASH_INFO_GROWING);
+	cur1 = cg_current_settled(in.bytes);
+	moved = (long long)in.bytes - (long long)in0.bytes;
+	TH_LOG("map bytes %llu -> %llu (%lld), memory.current %lld -> %lld (%lld)",
+	       (unsigned long long)in0.bytes, (unsigned long long)in.bytes, moved,
+	       cur0, cur1, cur1 - cur0);
+	/* Charged elsewhere, the group would lose the whole old array (8.7 MB). */
+	EXPECT_GT(1 << 20, llabs(cur1 - cur0 - moved));
+	close(fd);
+	ASSERT_EQ(0, cg_join(CG_ROOT));
+	for (i = 0; i < 500 && rmdir(CG); i++)
+		usleep(10000);
+}
+
 TEST(a_small_memory_max_gives_a_clean_enomem_and_loses_nothing)
 {
 	long long cur0, cur1, limit;
@@ -61,15 +180,9 @@ TEST(a_small_memory_max_gives_a_clean_enomem_and_loses_nothing)
 	uint64_t k;
 	int fd, r;
 
-	if (access(CG_ROOT "/cgroup.controllers", F_OK)) {
-		mkdir(CG_ROOT, 0755);
-		if (mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL))
-			SKIP(return, "no cgroup2 at " CG_ROOT ": %s", strerror(errno));
-	}
-	if (cg_write(CG_ROOT "/cgroup.subtree_control", "+memory"))
-		SKIP(return, "no memory controller in cgroup2");
-	rmdir(CG);
-	ASSERT_EQ(0, mkdir(CG, 0755));
+	r = cg_setup();
+	if (r)
+		SKIP(return, "no memory cgroup: %s", strerror(-r));
 	ASSERT_EQ(0, cg_write("/proc/self/oom_score_adj", "-1000"));
 	memset(inserted, 0, sizeof(inserted));
 	memset(got, 0, sizeof(got));

@@ -693,6 +693,67 @@ TEST_F_TIMEOUT(SLOTREUSE, growth_drops_every_pending_deleted_slot, 300)
 	free(out);
 }
 
+/*
+ * A shrink (TOPHASH_F_SHRINK): 105 keys double the map to B = 5, the delete
+ * that leaves 63 starts a shrink, the background finisher ends it with no
+ * write. slotreuse counts it apart from the doublings and reports the bytes
+ * it gave back: INFO's bytes before that delete less those after.
+ */
+TEST_F_TIMEOUT(SLOTREUSE, a_shrink_is_counted_with_the_bytes_it_gave_back, 300)
+{
+	struct tophash_create c = {
+		.size = sizeof(c), .key_size = 8, .value_size = 8,
+		.flags = TOPHASH_F_SHRINK,
+	};
+	const char *args[] = { "-M", self->id_s, NULL };
+	unsigned long long started, done, bytes;
+	struct tophash_info a, b;
+	struct sr_totals t;
+	const char *line;
+	uint64_t k;
+	char *out;
+	int st, i;
+
+	SR_REQUIRE();
+	self->fd = open(TH_DEV, O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, th_err(ioctl(self->fd, TOPHASH_IOC_CREATE, &c)));
+	self->id = c.id;
+	id_arg(self->id_s, sizeof(self->id_s), self->id);
+	ASSERT_EQ(0, sr_start(&self->run, args)) TH_LOG("%s", self->run.err);
+	for (k = 0; k < 105; k++)
+		ASSERT_EQ(0, th_put64(self->fd, k, k));
+	for (k = 0; k < 41; k++)	/* 64 left: no shrink yet */
+		ASSERT_EQ(0, th_del64(self->fd, k));
+	for (i = 0; i < 100 && !th_info(self->fd, &a) &&
+	     (a.flags & TOPHASH_INFO_GROWING); i++)
+		usleep(50000);
+	ASSERT_EQ(0, a.flags & TOPHASH_INFO_GROWING);
+	ASSERT_EQ(5, a.B);
+	ASSERT_EQ(0, th_del64(self->fd, k));
+	for (i = 0; i < 100 && !th_info(self->fd, &b) &&
+	     (b.flags & TOPHASH_INFO_GROWING); i++)
+		usleep(50000);
+	ASSERT_EQ(0, b.flags & TOPHASH_INFO_GROWING) TH_LOG("the finisher ends it");
+	ASSERT_EQ(4, b.B);
+	out = sr_stop(&self->run, &st);
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ(0, st);
+	ASSERT_EQ(0, parse_text(out, &t)) TH_LOG("unparsable output:\n%s", out);
+	line = strstr(out, "Shrink:");
+	ASSERT_NE(NULL, line) TH_LOG("no Shrink line:\n%s", out);
+	ASSERT_EQ(3, sscanf(line, "Shrink: %llu started, %llu done, %llu bytes given back",
+			    &started, &done, &bytes));
+	EXPECT_EQ(1, started);
+	EXPECT_EQ(1, done);
+	EXPECT_EQ(a.bytes - b.bytes, bytes) TH_LOG("before %llu after %llu",
+						 (unsigned long long)a.bytes,
+						 (unsigned long long)b.bytes);
+	EXPECT_EQ(6, t.grows) TH_LOG("5 doublings from B = 0, then the shrink");
+	EXPECT_EQ(6, t.grows_done);
+	free(out);
+}
+
 TEST_F_TIMEOUT(SLOTREUSE, clear_and_destroy_close_pending_windows, 300)
 {
 	struct tophash_clear cl;

@@ -12,6 +12,7 @@
  * gives B = 2 (4 buckets), which doubles at the 27th key.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
@@ -335,6 +336,139 @@ TEST_F(TRACE, clear_is_traced_with_what_it_reclaimed)
 	EXPECT_EQ(1, num(&self->evs[9], "overflow"));
 	EXPECT_EQ(0, num(&self->evs[9], "destroy"));
 	EXPECT_STREQ("1->2", field(&self->evs[9], "gen"));
+}
+
+/*
+ * Every op that emits an event, on an identity-hash map of B = 2 that
+ * shrinks: assigns of each kind, deletes, a doubling whose evacuations drop
+ * deleted slots (the scenario of growth_traces_start_evacuations_drops_and_done),
+ * a shrink that the background finisher ends, a clear, and the destroy of
+ * close(). Returns the map's id through @id, or -errno.
+ */
+static int every_event_workload(uint32_t *id)
+{
+	struct tophash_clear cl;
+	unsigned int i, j;
+	int fd, r = 0;
+
+	fd = th_create_full(8, 8, 14, 0, TOPHASH_F_IDENTITY_HASH | TOPHASH_F_SHRINK, id);
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < 9 && !r; i++)
+		r = th_put64(fd, k0(i), i);
+	for (i = 8; i >= 5 && !r; i--)
+		r = th_del64(fd, k0(i));
+	if (!r)
+		r = th_del64(fd, k0(3));
+	for (j = 1; j < 4 && !r; j++)
+		for (i = 0; i < 7 && !r; i++)
+			r = th_put64(fd, th_ikey(j, 0x40 + i, 100 + i), 1);
+	/* the 26th and 27th keys: a doubling starts, old bucket 0 is evacuated */
+	for (i = 0; i < 2 && !r; i++)
+		r = th_put64(fd, th_ikey(1, 0x50 + i, 200 + i), 1);
+	for (i = 0; i < 8 && !r; i++)
+		r = th_put64(fd, th_ikey(i, 0x60, 300 + i), 1);
+	/* 35 entries at B = 3; down to 14: a shrink to B = 2 starts at 15 */
+	for (j = 1; j < 4 && !r; j++)
+		for (i = 0; i < 7 && !r; i++)
+			r = th_del64(fd, th_ikey(j, 0x40 + i, 100 + i));
+	/* and the background finisher ends it (tophash_finish), a second or two later */
+	for (i = 0; i < 100 && !r; i++) {
+		struct tophash_info in;
+
+		r = th_info(fd, &in);
+		if (!(in.flags & TOPHASH_INFO_GROWING))
+			break;
+		usleep(100000);
+	}
+	if (!r)
+		r = th_clear(fd, &cl);
+	close(fd);
+	return r;
+}
+
+/*
+ * Each tophash event enabled alone fires, and is the only one that does:
+ * perf, bpftrace and tracefs users enable single events. (tophash_evacuate_drop
+ * once fired only when tophash_evacuate was enabled too.) The list is read
+ * from tracefs, so a new event is covered without editing this test.
+ */
+/* No state: a longer timeout (the finisher runs a second or two after each shrink). */
+FIXTURE(EACH_EVENT) {
+	int unused;
+};
+
+FIXTURE_SETUP(EACH_EVENT)
+{
+}
+
+FIXTURE_TEARDOWN(EACH_EVENT)
+{
+}
+
+TEST_F_TIMEOUT(EACH_EVENT, each_event_fires_when_it_alone_is_enabled, 300)
+{
+	static const char *const expected[] = {
+		"tophash_assign", "tophash_delete", "tophash_evacuate",
+		"tophash_evacuate_drop", "tophash_grow_start",
+		"tophash_grow_done", "tophash_clear", "tophash_finish",
+	};
+	char names[32][40], path[256];
+	unsigned int i, j, nnames = 0, seen;
+	struct dirent *de;
+	struct ev *evs;
+	uint32_t id = 0;
+	DIR *d;
+	int r, got;
+
+	r = trace_start();
+	if (r == -ENOENT)
+		SKIP(return, "no tracefs events/tophash (tracefs not mounted?)");
+	ASSERT_EQ(0, r);
+	evs = calloc(MAXEV, sizeof(*evs));
+	ASSERT_NE(NULL, evs);
+	d = opendir(INST "/events/tophash");
+	ASSERT_NE(NULL, d);
+	while ((de = readdir(d)) && nnames < 32)
+		if (!strncmp(de->d_name, "tophash_", 8))
+			snprintf(names[nnames++], sizeof(names[0]), "%.39s", de->d_name);
+	closedir(d);
+	/* the known events are all there (a typo in the list would pass) */
+	for (i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+		for (j = 0; j < nnames && strcmp(names[j], expected[i]); j++)
+			;
+		EXPECT_GT(nnames, j) TH_LOG("%s missing in tracefs", expected[i]);
+	}
+	for (i = 0; i < nnames; i++) {
+		ASSERT_EQ(0, write_file(INST "/events/tophash/enable", "0"));
+		snprintf(path, sizeof(path), INST "/events/tophash/%.39s/enable",
+			 names[i]);
+		ASSERT_EQ(0, write_file(path, "1"));
+		ASSERT_EQ(0, write_file(INST "/trace", ""));
+		r = every_event_workload(&id);
+		if (r == -EPERM) {
+			free(evs);
+			trace_stop();
+			SKIP(return, "identity hashing needs CAP_SYS_ADMIN");
+		}
+		ASSERT_EQ(0, r) TH_LOG("workload for %s", names[i]);
+		got = trace_read(id, evs, MAXEV);
+		ASSERT_LE(0, got);
+		for (seen = 0, j = 0; j < (unsigned int)got; j++) {
+			if (!strcmp(evs[j].name, names[i]))
+				seen++;
+			else
+				EXPECT_STREQ(names[i], evs[j].name) {
+					TH_LOG("%s fired with only %s enabled",
+					       evs[j].name, names[i]);
+				}
+		}
+		EXPECT_LT(0, seen) TH_LOG("%s did not fire when enabled alone",
+					 names[i]);
+		TH_LOG("%s alone: %u events", names[i], seen);
+	}
+	free(evs);
+	trace_stop();
 }
 
 static uint64_t rnd(uint64_t *s)

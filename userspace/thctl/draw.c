@@ -54,6 +54,8 @@ const char *growing_str(const struct tophash_info *in)
 {
 	if (!(in->flags & TOPHASH_INFO_GROWING))
 		return "no";
+	if (in->flags & TOPHASH_INFO_SHRINKING)
+		return "shrink";
 	return in->flags & TOPHASH_INFO_SAME_SIZE ? "same-size" : "doubling";
 }
 

@@ -62,6 +62,9 @@ struct load_cfg {
 	uint32_t batch;
 	bool churn;
 	bool siphash;
+	bool shrink;		/* TOPHASH_F_SHRINK, threshold shrink_pct */
+	uint32_t shrink_pct;
+	bool drain;		/* fill the keys, then delete 90% of them */
 	bool quiet;
 	int layout;		/* 0 no, 1 up to 64 chains per table, 2 all */
 };
@@ -107,8 +110,14 @@ struct load {
 	/* Growth, from INFO polls. */
 	uint32_t B0, lastB;
 	uint64_t gen0;
-	uint64_t doublings, same_size, polls, polls_growing;
+	uint64_t doublings, same_size, shrinks, polls, polls_growing;
 	uint64_t next_poll;
+	/* Bytes over time: INFO at every poll (op, count, B, bytes). */
+	struct load_sample {
+		uint64_t op, count, bytes;
+		uint32_t B;
+	} *samples;
+	uint64_t nsamples, maxsamples;
 	/* Progress. */
 	bool tty;
 	bool verifying;		/* in the final read-back */
@@ -355,17 +364,34 @@ static void load_poll(struct load *L, struct tophash_info *in)
 	 * those that are not doublings are same-size grows.
 	 */
 	if (in->B != L->lastB) {
-		if (in->B < L->lastB)
+		if (in->B < L->lastB && !L->c.shrink)
 			mismatch(L, NULL, "B went down from %u to %u", L->lastB,
 				 in->B);
+		if (in->B > L->lastB)
+			L->doublings += in->B - L->lastB;
+		else
+			L->shrinks += L->lastB - in->B;
 		L->lastB = in->B;
 	}
-	L->doublings = L->lastB - L->B0;
 	starts = in->generation - L->gen0;
-	if (starts < L->doublings)
-		mismatch(L, NULL, "B rose by %llu but the generation only by %llu",
-			 (ull)L->doublings, (ull)starts);
-	L->same_size = starts - L->doublings;
+	if (starts < L->doublings + L->shrinks)
+		mismatch(L, NULL, "B changed %llu times but the generation only by %llu",
+			 (ull)(L->doublings + L->shrinks), (ull)starts);
+	L->same_size = starts - L->doublings - L->shrinks;
+	if (L->nsamples == L->maxsamples) {
+		struct load_sample *n;
+
+		L->maxsamples = L->maxsamples ? 2 * L->maxsamples : 256;
+		n = realloc(L->samples, L->maxsamples * sizeof(*n));
+		if (!n) {
+			th_warn("load: out of memory for the byte samples");
+			exit(1);
+		}
+		L->samples = n;
+	}
+	L->samples[L->nsamples++] = (struct load_sample){
+		.op = L->done, .count = in->count, .bytes = in->bytes, .B = in->B,
+	};
 }
 
 static void progress(struct load *L, const struct tophash_info *in, bool force)
@@ -445,6 +471,11 @@ static void load_usage(FILE *f)
 "      --hint N       size hint at create\n"
 "      --max N        max_entries at create (inserts past it must fail E2BIG)\n"
 "      --siphash      hash with SipHash-2-4 (TOPHASH_F_SIPHASH)\n"
+"      --shrink[=PCT] give memory back after deletes (TOPHASH_F_SHRINK): shrink\n"
+"                     below PCT%% of the slots filled (1..40, default 25)\n"
+"      --drain        insert the N keys (N = --keys), then delete 90%% of them\n"
+"                     in random order (--ops is not used); the summary's\n"
+"                     bytes lines show the memory over time\n"
 "      --churn        insert N distinct keys (N = --keys) drawn from 0..8N-1,\n"
 "                     then alternate deleting a random live key and inserting\n"
 "                     a random absent one, so the map stays at N entries\n"
@@ -484,7 +515,8 @@ static int parse_mix(const char *s, unsigned int mix[3])
 
 static int load_parse(struct load_cfg *c, int argc, char **argv)
 {
-	enum { O_MIX = 256, O_HINT, O_MAX, O_CHURN, O_LAYOUT, O_BATCH, O_SIPHASH };
+	enum { O_MIX = 256, O_HINT, O_MAX, O_CHURN, O_LAYOUT, O_BATCH, O_SIPHASH,
+	       O_SHRINK, O_DRAIN };
 	static const struct option opts[] = {
 		{ "ops", required_argument, NULL, 'n' },
 		{ "keys", required_argument, NULL, 'k' },
@@ -494,6 +526,8 @@ static int load_parse(struct load_cfg *c, int argc, char **argv)
 		{ "max", required_argument, NULL, O_MAX },
 		{ "churn", no_argument, NULL, O_CHURN },
 		{ "siphash", no_argument, NULL, O_SIPHASH },
+		{ "shrink", optional_argument, NULL, O_SHRINK },
+		{ "drain", no_argument, NULL, O_DRAIN },
 		{ "layout", optional_argument, NULL, O_LAYOUT },
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -552,6 +586,16 @@ static int load_parse(struct load_cfg *c, int argc, char **argv)
 		case O_SIPHASH:
 			c->siphash = true;
 			break;
+		case O_SHRINK:
+			c->shrink = true;
+			if (optarg && parse_opt_u64("--shrink", optarg, 1,
+						    TOPHASH_SHRINK_MAX_PCT, &v))
+				return -1;
+			c->shrink_pct = optarg ? v : 0;
+			break;
+		case O_DRAIN:
+			c->drain = true;
+			break;
 		case O_LAYOUT:
 			if (!optarg)
 				c->layout = 1;
@@ -580,6 +624,10 @@ static int load_parse(struct load_cfg *c, int argc, char **argv)
 	}
 	if (optind != argc) {
 		th_warn("load: unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (c->drain && c->churn) {
+		th_warn("load: --drain and --churn are two workloads: pick one");
 		return -1;
 	}
 	return 0;
@@ -616,7 +664,8 @@ static int load_setup(struct load *L)
 	if (thctl_open(&L->m))
 		return -1;
 	r = thctl_create(&L->m, c->ksize, c->vsize, c->hint, c->max,
-		      c->siphash ? TOPHASH_F_SIPHASH : 0);
+		      (c->siphash ? TOPHASH_F_SIPHASH : 0) |
+		      (c->shrink ? TOPHASH_F_SHRINK : 0), c->shrink_pct);
 	if (r) {
 		th_warn("CREATE (key %u, value %u, hint %llu, max %llu) failed: %s",
 		      c->ksize, c->vsize, (ull)c->hint, (ull)c->max, errname(r));
@@ -634,6 +683,24 @@ static int load_setup(struct load *L)
 	return 0;
 }
 
+/* The map's bytes over the run: 16 of the INFO polls, evenly spaced. */
+static void load_report_bytes(const struct load *L)
+{
+	uint64_t i, last = UINT64_MAX, n = L->nsamples;
+
+	for (i = 0; n && i < 16; i++) {
+		uint64_t k = n <= 16 ? i : i * (n - 1) / 15;
+		const struct load_sample *p = &L->samples[k];
+
+		if (k >= n || k == last)
+			continue;
+		last = k;
+		printf("  bytes     at op %10llu: count %8llu  B %2u  %10llu bytes  %7.1f per entry\n",
+		       (ull)p->op, (ull)p->count, p->B, (ull)p->bytes,
+		       p->count ? (double)p->bytes / p->count : 0.0);
+	}
+}
+
 static void load_report(struct load *L, const struct tophash_info *in,
 			double el, uint64_t verified)
 {
@@ -643,7 +710,10 @@ static void load_report(struct load *L, const struct tophash_info *in,
 	uint64_t wops = L->done;
 
 	printf("thctl load: map %u, seed %llu, ", L->m.id, (ull)c->seed);
-	if (c->churn)
+	if (c->drain)
+		printf("drain: fill %llu then delete %llu of them",
+		       (ull)s->fill, (ull)(wops - s->fill));
+	else if (c->churn)
 		printf("churn: fill %llu then %llu ops over keys 0..%llu",
 		       (ull)s->fill, (ull)(wops - s->fill), (ull)(L->space - 1));
 	else
@@ -667,6 +737,11 @@ static void load_report(struct load *L, const struct tophash_info *in,
 	printf("  grows     %llu doubling (B %u -> %u), %llu same-size; growing at %llu of %llu INFO polls\n",
 	       (ull)L->doublings, L->B0, in->B, (ull)L->same_size,
 	       (ull)L->polls_growing, (ull)L->polls);
+	if (c->shrink)
+		printf("  shrinks   %llu (TOPHASH_F_SHRINK, threshold %u%%)\n",
+		       (ull)L->shrinks,
+		       c->shrink_pct ? c->shrink_pct : TOPHASH_SHRINK_DEFAULT_PCT);
+	load_report_bytes(L);
 	printf("  map       count %llu, B %u, noverflow %llu, growing %s, generation %llu, bytes %llu\n",
 	       (ull)in->count, in->B, (ull)in->noverflow, growing_str(in),
 	       (ull)in->generation, (ull)in->bytes);
@@ -687,9 +762,16 @@ int cmd_load(int argc, char **argv)
 		return 1;
 	wsum = L.c.mix[0] + L.c.mix[1] + L.c.mix[2];
 	L.total = L.c.ops + (L.c.churn ? L.c.keys : 0);
+	if (L.c.drain)
+		L.total = L.c.keys + L.c.keys * 9 / 10;
 	L.t0 = now_sec();
 	for (i = 0; i < L.total; i++) {
-		if (L.c.churn && i < L.c.keys) {
+		if (L.c.drain && i < L.c.keys) {
+			gen_update(&L, i, TOPHASH_NOEXIST);
+			L.st.fill++;
+		} else if (L.c.drain) {
+			gen_delete(&L, L.live[rng_below(&L.rng, L.nlive)]);
+		} else if (L.c.churn && i < L.c.keys) {
 			gen_update(&L, absent_key(&L), TOPHASH_NOEXIST);
 			L.st.fill++;
 		} else if (L.c.churn) {

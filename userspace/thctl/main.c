@@ -28,6 +28,7 @@ static void usage(FILE *f)
 "  thctl load                            # 200000 ops, keys 0..49999, 50:30:20\n"
 "  thctl load -n 1000000 -k 100000 --mix 40:40:20 -s 7 --batch 256\n"
 "  thctl load --churn -k 6600 -n 100000 --layout\n"
+"  thctl load --drain --shrink -k 100000   # fill, delete 90%%: bytes over time\n"
 "  thctl layout 3                        # map 3 of another process\n");
 }
 

@@ -92,7 +92,7 @@ static int parse_u32_tok(const char *s, uint32_t *out)
 /* Each op prints its result to @o. Return 0 ok, >0 an errno, -1 usage. */
 static int op_create(struct shell *sh, FILE *o, int argc, char **argv)
 {
-	uint32_t ks, vs, flags = 0;
+	uint32_t ks, vs, flags = 0, pct = 0;
 	uint64_t hint = 0, max = 0;
 	bool have_hint = false;
 	int i, r;
@@ -106,6 +106,10 @@ static int op_create(struct shell *sh, FILE *o, int argc, char **argv)
 			flags |= TOPHASH_F_IDENTITY_HASH;
 		} else if (!strcmp(a, "siphash")) {
 			flags |= TOPHASH_F_SIPHASH;
+		} else if (!strcmp(a, "shrink") || !strncmp(a, "shrink=", 7)) {
+			flags |= TOPHASH_F_SHRINK;
+			if (a[6] && parse_u32_tok(a + 7, &pct))
+				goto usage;
 		} else if (!strncmp(a, "max=", 4)) {
 			if (!parse_u64(a + 4, &max))
 				goto usage;
@@ -117,7 +121,7 @@ static int op_create(struct shell *sh, FILE *o, int argc, char **argv)
 			have_hint = true;
 		}
 	}
-	r = thctl_create(&sh->map, ks, vs, hint, max, flags);
+	r = thctl_create(&sh->map, ks, vs, hint, max, flags, pct);
 	if (r) {
 		fprintf(o, "ERR %s", errname(r));
 		return -r;
@@ -125,7 +129,7 @@ static int op_create(struct shell *sh, FILE *o, int argc, char **argv)
 	fprintf(o, "ok id=%u", sh->map.id);
 	return 0;
 usage:
-	fprintf(o, "ERR usage: create KSIZE VSIZE [HINT] [identity|siphash] [max=N]");
+	fprintf(o, "ERR usage: create KSIZE VSIZE [HINT] [identity|siphash] [shrink[=PCT]] [max=N]");
 	return -1;
 }
 
@@ -388,7 +392,7 @@ static void shell_usage(FILE *f)
 "  -e  stop with exit status 1 at the first op that fails\n"
 "  -x  echo each op before its result (and keep # comments)\n"
 "ops:\n"
-"  create KSIZE VSIZE [HINT] [identity|siphash] [max=N]   -> ok id=N\n"
+"  create KSIZE VSIZE [HINT] [identity|siphash] [shrink[=PCT]] [max=N]   -> ok id=N\n"
 "  put K V [any|noexist|exist]                    -> ok | ERR EEXIST ...\n"
 "  get K                                          -> V | ERR ENOENT\n"
 "  del K                                          -> ok | ERR ENOENT\n"

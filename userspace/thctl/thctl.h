@@ -64,8 +64,9 @@ struct th_map {
 };
 
 int thctl_open(struct th_map *m);
+/* @shrink_pct: with TOPHASH_F_SHRINK in @flags, its threshold (0: default). */
 int thctl_create(struct th_map *m, uint32_t ksize, uint32_t vsize,
-		 uint64_t hint, uint64_t max, uint32_t flags);
+		 uint64_t hint, uint64_t max, uint32_t flags, uint32_t shrink_pct);
 
 /* draw.c */
 const char *growing_str(const struct tophash_info *in);

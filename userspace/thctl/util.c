@@ -122,12 +122,18 @@ int thctl_open(struct th_map *m)
 }
 
 int thctl_create(struct th_map *m, uint32_t ksize, uint32_t vsize,
-		 uint64_t hint, uint64_t max, uint32_t flags)
+		 uint64_t hint, uint64_t max, uint32_t flags, uint32_t shrink_pct)
 {
-	int r = th_create_on(m->fd, ksize, vsize, hint, max, flags, &m->id);
+	struct tophash_create c = {
+		.size = sizeof(c), .key_size = ksize, .value_size = vsize,
+		.flags = flags, .size_hint = hint, .max_entries = max,
+		.shrink_pct = shrink_pct,
+	};
+	int r = th_ioctl(m->fd, TOPHASH_IOC_CREATE, &c);
 
 	if (r)
 		return r;
+	m->id = c.id;
 	m->key_size = ksize;
 	m->value_size = vsize;
 	m->created = true;

@@ -40,6 +40,12 @@ int tophash_delete(struct tophash_map *m, const void *key);
 int tophash_clear(struct tophash_map *m, struct tophash_clear *out);
 /* A snapshot of the map's shape and counters (process context). */
 void tophash_info(struct tophash_map *m, struct tophash_info *info);
+/*
+ * Move an evacuation on by up to @max old buckets, or start a shrink that
+ * is due, as the map's background finisher does (process context, may
+ * sleep); true while an evacuation is left.
+ */
+bool tophash_finish_step(struct tophash_map *m, unsigned int max);
 
 /* Copy out a key's value, locklessly; the caller holds rcu_read_lock(). */
 int tophash_lookup_rcu(struct tophash_map *m, const void *key, void *val);

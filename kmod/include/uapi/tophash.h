@@ -114,7 +114,32 @@
 #define TOPHASH_F_IDENTITY_HASH		(1U << 0)
 /* SipHash-2-4 instead of the default multiply-mix; not with IDENTITY_HASH. */
 #define TOPHASH_F_SIPHASH		(1U << 1)
-#define TOPHASH_F_ALL			(TOPHASH_F_IDENTITY_HASH | TOPHASH_F_SIPHASH)
+/*
+ * Give memory back after deletes (Go's map never does): when the live
+ * entries fill less than shrink_pct percent of the slots of the primary
+ * buckets (count * 100 < shrink_pct * 8 * 2^B), no growth or shrink is in
+ * progress, and B is above the B the size hint gave at create, a delete
+ * starts a shrink B -> B-1, run by the same incremental evacuation as a
+ * growth (old buckets j and j + 2^(B-1) into new bucket j); lookups stay
+ * lockless throughout. A clear of such a map goes back to the hint's B.
+ * Hysteresis, with P = shrink_pct: a shrink from 2^B buckets leaves below
+ * 16 * P / 100 entries per bucket, under the 6.5 that doubles a table as
+ * long as P <= 40 (the most accepted). Doubling it again takes more than
+ * (6.5 - 0.16 * P) * 2^(B-1) net inserts, and shrinking a table just
+ * doubled to 2^B buckets more than (3.25 - 0.08 * P) * 2^B net deletes. At
+ * the default P = 25 those are 2.5 * 2^(B-1) and 1.25 * 2^B: churn at a
+ * boundary cannot make the map grow and shrink in turns. A higher P gives
+ * back more memory (at 40 a drained map ends at the size a fresh map of its
+ * entries has) with a narrower band: at 40, 0.1 * 2^(B-1) inserts and
+ * 0.05 * 2^B deletes.
+ * Without the flag, shrink_pct must be 0 and the map never shrinks.
+ */
+#define TOPHASH_F_SHRINK		(1U << 2)
+#define TOPHASH_F_ALL			(TOPHASH_F_IDENTITY_HASH | TOPHASH_F_SIPHASH | \
+					 TOPHASH_F_SHRINK)
+/* shrink_pct 0 with TOPHASH_F_SHRINK means this; more than the max is EINVAL. */
+#define TOPHASH_SHRINK_DEFAULT_PCT	25
+#define TOPHASH_SHRINK_MAX_PCT		40
 
 /**
  * struct tophash_create - argument of TOPHASH_IOC_CREATE
@@ -125,7 +150,10 @@
  * @size_hint: expected entries; sizes the first table like make(map, hint)
  * @max_entries: most entries the map may hold; 0 = TOPHASH_DEFAULT_MAX_ENTRIES
  * @id: out: the map's id (tracepoints, debugfs); ignored on input
- * @pad: must be zero
+ * @shrink_pct: with TOPHASH_F_SHRINK: shrink below this percentage of the
+ *	slots filled, 1..TOPHASH_SHRINK_MAX_PCT, 0 for
+ *	TOPHASH_SHRINK_DEFAULT_PCT; without it, must be zero (this word was
+ *	padding before shrinking existed: the structure's size is unchanged)
  */
 struct tophash_create {
 	__u32 size;
@@ -135,10 +163,15 @@ struct tophash_create {
 	__u64 size_hint;
 	__u64 max_entries;
 	__u32 id;
-	__u32 pad;
+	__u32 shrink_pct;
 };
 
 #define TOPHASH_CREATE_SIZE_VER0	40
+
+/* What a growth does, in the grow, evacuate and finish tracepoints' kind. */
+#define TOPHASH_GROW_DOUBLE		0 /* B -> B+1 (over the load factor) */
+#define TOPHASH_GROW_SAME_SIZE		1 /* B kept (too many overflow buckets) */
+#define TOPHASH_GROW_SHRINK		2 /* B -> B-1 (TOPHASH_F_SHRINK) */
 
 /* Update flags, as for BPF maps. */
 #define TOPHASH_ANY		0 /* create or update */
@@ -215,6 +248,8 @@ struct tophash_batch {
 #define TOPHASH_INFO_SAME_SIZE		(1U << 1) /* growth keeps B */
 #define TOPHASH_INFO_IDENTITY		(1U << 2) /* identity hash */
 #define TOPHASH_INFO_SIPHASH		(1U << 3) /* TOPHASH_F_SIPHASH */
+#define TOPHASH_INFO_SHRINKING		(1U << 4) /* the growth halves B */
+#define TOPHASH_INFO_SHRINK		(1U << 5) /* TOPHASH_F_SHRINK */
 
 /**
  * struct tophash_info - argument of TOPHASH_IOC_INFO (all out but @size)
