@@ -46,8 +46,10 @@ grep -Eq 'grows +[0-9]+ doubling .* [1-9][0-9]* same-size' /tmp/small.out ||
 	fail "the small churn saw no same-size grow"
 
 section "drain: one map grows to 100000 keys, loses 90% of them, and shrinks back"
-# TOPHASH_F_SHRINK: the deletes start shrinks B -> B-1 (below 25% of the
-# slots full) and the memory comes back; the bytes lines are INFO polls.
+# TOPHASH_F_SHRINK: a delete starts a shrink B -> B-1 (below 25% of the
+# slots full); deletes do no evacuation, so after the last one thctl waits
+# while the background finisher ends it and the halvings after it, and the
+# memory comes back; the bytes lines are INFO polls (op count, seconds).
 thctl load --drain --shrink --keys 100000 --seed 3 -q >/tmp/drain.out ||
 	fail "thctl load --drain --shrink"
 cat /tmp/drain.out

@@ -2508,6 +2508,50 @@ static noinline void th_trace_delete(struct tophash_map *m, const void *key,
 			     !!t->oldbuckets, m->count);
 }
 
+/*
+ * A delete while the map shrinks: no growth work. The key is cleared where
+ * it is, in its old bucket when that is not evacuated yet (the evacuation
+ * then drops the slot, as it drops any deleted one) or in the new array.
+ * A shrink only gives memory back: inserts (which must evacuate the key's
+ * old bucket first, as in a growth) and the background finisher move it
+ * on, so that draining a map costs its deletes no more than on a map that
+ * never shrinks. Readers search the old chain unless it is marked, so a
+ * slot cleared there is seen as a delete is anywhere: through the seqcount
+ * stripe of the chain's own bucket index, which th_lookup_chain() takes.
+ */
+static __always_inline int th_delete_shrinking(struct tophash_map *m,
+					       struct th_shape sh,
+					       struct tophash_table *t,
+					       const void *key, u64 hash)
+{
+	unsigned long bucket = hash & (th_noldbuckets(t) - 1);
+	u8 *head = th_bucket_sh(sh, t->oldbuckets, bucket);
+	u64 gen = t->oldgen;
+	unsigned int i;
+	u8 *b;
+
+	if (th_evacuated(head)) {
+		bucket = hash & t->mask;
+		head = th_bucket_sh(sh, t->buckets, bucket);
+		gen = t->gen;
+	}
+	b = th_chain_find(m, sh, head, key, th_top(hash), &i);
+	if (!b)
+		return -ENOENT;
+	th_clear_slot(m, sh, bucket, b, i);
+	th_mark_empty_rest(m, head, b, i);
+	m->count--;
+	if (trace_tophash_delete_enabled())
+		trace_tophash_delete(m->id, gen, bucket,
+				     th_chain_depth(m, head, b), i, th_top(hash),
+				     th_empty_rest_made(m, head, b, i), 1,
+				     m->count);
+	/* As th_delete_sh(): an emptied map draws a new seed. */
+	if (!m->count)
+		th_reseed(t);
+	return 0;
+}
+
 /* tophash_delete() for the shape @sh, under m->lock. */
 static __always_inline int th_delete_sh(struct tophash_map *m,
 					struct th_shape sh, const void *key)
@@ -2521,6 +2565,8 @@ static __always_inline int th_delete_sh(struct tophash_map *m,
 	int err;
 
 	th_prefetch_buckets(sh, t, hash);
+	if (growing && unlikely(t->shrink))
+		return th_delete_shrinking(m, sh, t, key, hash);
 	if (growing) {
 		/* Only a delete that will succeed does growWork. */
 		if (!th_find(m, sh, t, key, hash, &i))
@@ -2586,10 +2632,13 @@ static noinline void th_maybe_shrink(struct tophash_map *m)
  * The slot becomes emptyOne with its key and value zeroed, then emptyRest
  * when nothing follows it. The seed is re-drawn when the map becomes empty.
  * On a TOPHASH_F_SHRINK map a delete may start a shrink (B -> B-1).
+ * During a doubling or same-size growth a delete evacuates first, as Go's
+ * does; during a shrink it does no evacuation and allocates nothing: the
+ * key is cleared where it is, in its old chain if that is not evacuated.
  *
  * Context: process context, may sleep; takes m->lock.
  * Return: 0, -ENOENT, or -ENOMEM (growth work could not allocate; the map
- *	is unchanged, growth progress included).
+ *	is unchanged, growth progress included; never during a shrink).
  */
 int tophash_delete(struct tophash_map *m, const void *key)
 {
@@ -2597,7 +2646,8 @@ int tophash_delete(struct tophash_map *m, const void *key)
 
 	mutex_lock(&m->lock);
 	err = TH_BY_SHAPE(m, th_delete_sh, key);
-	if (!err && unlikely(m->shrink_pct))
+	/* Tested here, not in a call: a drain asks after every delete. */
+	if (!err && unlikely(m->shrink_pct) && th_shrink_due(m, th_tbl(m)))
 		th_maybe_shrink(m);
 	mutex_unlock(&m->lock);
 	return err;
@@ -2682,6 +2732,8 @@ void tophash_info(struct tophash_map *m, struct tophash_info *info)
 		info->flags |= TOPHASH_INFO_SHRINKING;
 	if (m->shrink_pct)
 		info->flags |= TOPHASH_INFO_SHRINK;
+	if (th_shrink_due(m, t))
+		info->flags |= TOPHASH_INFO_SHRINK_DUE;
 	info->noverflow = m->noverflow;
 	info->noldoverflow = m->noldoverflow;
 	info->nevacuate = m->nevacuate;
@@ -2700,7 +2752,8 @@ EXPORT_SYMBOL_GPL(tophash_info);
  * that is not evacuating, start a shrink if one is due (and take its first
  * step). All it allocates is reserved first (th_reserve_finish()): a step
  * that cannot have it changes nothing. Returns 1 while an evacuation is
- * left, 0 when none is, -ENOMEM when the step could not allocate.
+ * left or a shrink is due, 0 when neither is, -ENOMEM when the step could
+ * not allocate.
  */
 static int th_finish_locked(struct tophash_map *m, unsigned int max)
 {
@@ -2716,8 +2769,10 @@ static int th_finish_locked(struct tophash_map *m, unsigned int max)
 		return -ENOMEM;
 	if (!t->oldbuckets) {
 		/* From the reserve: cannot fail. */
-		if (th_grow_start_kind(m, TOPHASH_GROW_SHRINK))
-			goto out;
+		if (WARN_ON_ONCE(th_grow_start_kind(m, TOPHASH_GROW_SHRINK))) {
+			th_reserve_drop(m);
+			return -ENOMEM;
+		}
 		started = true;
 		t = th_tbl(m);
 	}
@@ -2732,9 +2787,14 @@ static int th_finish_locked(struct tophash_map *m, unsigned int max)
 		done = !th_grow_done(m, t);
 	trace_tophash_finish(m->id, th_tbl(m)->gen, n, m->nevacuate, kind, done,
 			     started);
-out:
 	th_reserve_drop(m);
-	return !!th_tbl(m)->oldbuckets;
+	/*
+	 * Work is left while an evacuation is, or when the shrink just done
+	 * leaves a map still due the next one: deletes during a shrink start
+	 * none, so a drain's later halvings are the finisher's to start.
+	 */
+	t = th_tbl(m);
+	return t->oldbuckets || th_shrink_due(m, t);
 }
 
 /**
@@ -2751,7 +2811,8 @@ out:
  * th_reserve_finish()) and reports work left, to be tried again.
  *
  * Context: process context, may sleep; takes m->lock.
- * Return: true while an evacuation is left (or a step could not allocate).
+ * Return: true while an evacuation is left or a shrink is due (or a step
+ *	could not allocate).
  */
 bool tophash_finish_step(struct tophash_map *m, unsigned int max)
 {

@@ -6,8 +6,9 @@
  * buckets, the table of a growth's end), an insert's overflow bucket, a
  * delete's growth work, clear and batch; on a TOPHASH_F_SHRINK map also a
  * delete that starts a shrink (its half-size table and array: the delete
- * succeeds, the shrink is not started) and writes during a shrink (growth
- * work that appends pairs of old buckets). The background finisher is
+ * succeeds, the shrink is not started) and inserts during a shrink (growth
+ * work that appends pairs of old buckets; deletes during a shrink do none
+ * and allocate nothing). The background finisher is
  * paused (debugfs tophash/finisher_paused) so that it cannot move an idle
  * growth on between two snapshots. After each failed step: ENOMEM,
  * and the map exactly as before: INFO, the LAYOUT bytes, every value, the
@@ -526,7 +527,11 @@ TEST_F_TIMEOUT(FAILALLOC, shrink_starts_and_writes_mid_shrink_fail_cleanly, 1200
 				model_apply(OP_DEL, key, 0);
 				continue;
 			}
-			if (r >> 61)
+			/*
+			 * Deletes move no shrink on (and the finisher is
+			 * paused): mid-shrink, half the writes insert, to end it.
+			 */
+			if (in.flags & TOPHASH_INFO_SHRINKING ? r >> 63 : r >> 61)
 				sweep(_metadata, self->fd, OP_DEL, key, 0);
 			else
 				sweep(_metadata, self->fd, OP_PUT,

@@ -112,11 +112,13 @@ struct load {
 	uint64_t gen0;
 	uint64_t doublings, same_size, shrinks, polls, polls_growing;
 	uint64_t next_poll;
-	/* Bytes over time: INFO at every poll (op, count, B, bytes). */
+	/* Bytes over time: INFO at every poll (op, count, B, bytes, time). */
 	struct load_sample {
 		uint64_t op, count, bytes;
 		uint32_t B;
+		double t;	/* seconds since the first op */
 	} *samples;
+	double settle;		/* seconds the finisher took after the last op */
 	uint64_t nsamples, maxsamples;
 	/* Progress. */
 	bool tty;
@@ -391,6 +393,7 @@ static void load_poll(struct load *L, struct tophash_info *in)
 	}
 	L->samples[L->nsamples++] = (struct load_sample){
 		.op = L->done, .count = in->count, .bytes = in->bytes, .B = in->B,
+		.t = now_sec() - L->t0,
 	};
 }
 
@@ -417,6 +420,38 @@ static void progress(struct load *L, const struct tophash_info *in, bool force)
 			prog, decile * 10, (ull)L->done, (ull)L->total,
 			(ull)in->count, in->B, el);
 	}
+}
+
+/*
+ * On a TOPHASH_F_SHRINK map, after the last op: deletes during a shrink do
+ * no evacuation, so the shrinks a drain started are the background
+ * finisher's to end (and the later halvings its to start). Poll INFO until
+ * it is neither evacuating nor due a shrink; each poll is a bytes sample.
+ */
+#define SETTLE_POLL_MS	50
+#define SETTLE_MAX_S	120
+
+static int load_settle(struct load *L)
+{
+	const struct timespec ts = { 0, SETTLE_POLL_MS * 1000000L };
+	double t0 = now_sec();
+	struct tophash_info in;
+
+	for (;;) {
+		load_poll(L, &in);
+		progress(L, &in, false);
+		if (!(in.flags & (TOPHASH_INFO_GROWING | TOPHASH_INFO_SHRINK_DUE)))
+			break;
+		if (now_sec() - t0 > SETTLE_MAX_S) {
+			progress_clear(L);
+			th_warn("load: the background finisher did not end the evacuation in %u s (B %u, nevacuate %llu)",
+				SETTLE_MAX_S, in.B, (ull)in.nevacuate);
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+	}
+	L->settle = now_sec() - t0;
+	return 0;
 }
 
 /* After every flush: poll INFO each POLL_EVERY ops, show progress. */
@@ -472,7 +507,9 @@ static void load_usage(FILE *f)
 "      --max N        max_entries at create (inserts past it must fail E2BIG)\n"
 "      --siphash      hash with SipHash-2-4 (TOPHASH_F_SIPHASH)\n"
 "      --shrink[=PCT] give memory back after deletes (TOPHASH_F_SHRINK): shrink\n"
-"                     below PCT%% of the slots filled (1..40, default 25)\n"
+"                     below PCT%% of the slots filled (1..40, default 25);\n"
+"                     after the last op, wait until the background finisher\n"
+"                     has ended every shrink that is due (bytes over time)\n"
 "      --drain        insert the N keys (N = --keys), then delete 90%% of them\n"
 "                     in random order (--ops is not used); the summary's\n"
 "                     bytes lines show the memory over time\n"
@@ -695,9 +732,9 @@ static void load_report_bytes(const struct load *L)
 		if (k >= n || k == last)
 			continue;
 		last = k;
-		printf("  bytes     at op %10llu: count %8llu  B %2u  %10llu bytes  %7.1f per entry\n",
+		printf("  bytes     at op %10llu: count %8llu  B %2u  %10llu bytes  %7.1f per entry  %6.2f s\n",
 		       (ull)p->op, (ull)p->count, p->B, (ull)p->bytes,
-		       p->count ? (double)p->bytes / p->count : 0.0);
+		       p->count ? (double)p->bytes / p->count : 0.0, p->t);
 	}
 }
 
@@ -741,6 +778,9 @@ static void load_report(struct load *L, const struct tophash_info *in,
 		printf("  shrinks   %llu (TOPHASH_F_SHRINK, threshold %u%%)\n",
 		       (ull)L->shrinks,
 		       c->shrink_pct ? c->shrink_pct : TOPHASH_SHRINK_DEFAULT_PCT);
+	if (c->shrink)
+		printf("  settle    %.2f s after the last op until the background finisher had ended every shrink due\n",
+		       L->settle);
 	load_report_bytes(L);
 	printf("  map       count %llu, B %u, noverflow %llu, growing %s, generation %llu, bytes %llu\n",
 	       (ull)in->count, in->B, (ull)in->noverflow, growing_str(in),
@@ -799,6 +839,8 @@ int cmd_load(int argc, char **argv)
 	}
 	flush(&L);
 	el = now_sec() - L.t0;
+	if (L.c.shrink && load_settle(&L))
+		return 1;
 	load_poll(&L, &in);
 	progress(&L, &in, true);
 	progress_clear(&L);

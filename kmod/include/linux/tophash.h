@@ -43,7 +43,7 @@ void tophash_info(struct tophash_map *m, struct tophash_info *info);
 /*
  * Move an evacuation on by up to @max old buckets, or start a shrink that
  * is due, as the map's background finisher does (process context, may
- * sleep); true while an evacuation is left.
+ * sleep); true while an evacuation is left or a shrink is due.
  */
 bool tophash_finish_step(struct tophash_map *m, unsigned int max);
 

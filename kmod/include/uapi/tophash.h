@@ -121,7 +121,12 @@
  * progress, and B is above the B the size hint gave at create, a delete
  * starts a shrink B -> B-1, run by the same incremental evacuation as a
  * growth (old buckets j and j + 2^(B-1) into new bucket j); lookups stay
- * lockless throughout. A clear of such a map goes back to the hint's B.
+ * lockless throughout. Inserts and updates move a shrink on as they move a
+ * growth, and so does the background finisher once no write has for a
+ * second; deletes do not (a delete during a shrink clears its key where it
+ * is and allocates nothing), so that draining a map costs its deletes what
+ * it costs on a map that never shrinks. A clear of such a map goes back to
+ * the hint's B.
  * Hysteresis, with P = shrink_pct: a shrink from 2^B buckets leaves below
  * 16 * P / 100 entries per bucket, under the 6.5 that doubles a table as
  * long as P <= 40 (the most accepted). Doubling it again takes more than
@@ -250,6 +255,8 @@ struct tophash_batch {
 #define TOPHASH_INFO_SIPHASH		(1U << 3) /* TOPHASH_F_SIPHASH */
 #define TOPHASH_INFO_SHRINKING		(1U << 4) /* the growth halves B */
 #define TOPHASH_INFO_SHRINK		(1U << 5) /* TOPHASH_F_SHRINK */
+/* A shrink is due but not started: the finisher (or a delete) starts it. */
+#define TOPHASH_INFO_SHRINK_DUE		(1U << 6)
 
 /**
  * struct tophash_info - argument of TOPHASH_IOC_INFO (all out but @size)
