@@ -126,7 +126,8 @@ static void drain(const struct nb_args *a, const std::vector<uint64_t> &keys)
 				m.erase(keys[i]);
 		ns = nb_now_ns() - t0;
 		nb_print_drain(kImpl, a, fresh ? "fresh" : "noshrink", m.size(),
-			       m.capacity() * (sizeof(Map::value_type) + 1) + 16, ns);
+			       m.capacity() * (sizeof(Map::value_type) + 1) + 16, ns,
+			       0);
 	}
 }
 

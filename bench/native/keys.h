@@ -125,13 +125,13 @@ static inline void nb_print(const char *impl, const struct nb_args *a,
  */
 static inline void nb_print_drain(const char *impl, const struct nb_args *a,
 				  const char *map, uint64_t live, uint64_t bytes,
-				  uint64_t delete_ns)
+				  uint64_t delete_ns, uint64_t settle_ns)
 {
 	printf("native-drain: impl=%s n=%llu map=%s live=%llu bytes=%llu "
-	       "bytes_per_entry=%.2f delete_ns=%llu\n", impl,
+	       "bytes_per_entry=%.2f delete_ns=%llu settle_ns=%llu\n", impl,
 	       (unsigned long long)a->n, map, (unsigned long long)live,
 	       (unsigned long long)bytes, live ? (double)bytes / live : 0.0,
-	       (unsigned long long)delete_ns);
+	       (unsigned long long)delete_ns, (unsigned long long)settle_ns);
 	fflush(stdout);
 }
 
