@@ -1538,21 +1538,37 @@ static unsigned long th_plan_advance(struct tophash_map *m,
 	return nv;
 }
 
-/* Count old bucket @i's live entries by side into @n; its overflow needs. */
+/*
+ * Count old bucket @i's live entries by side into @n; its overflow needs.
+ * Only a doubling splits by hash, and only a chain longer than its primary
+ * bucket can need an overflow bucket on either side: a one-bucket chain's
+ * entries are counted without hashing (all on side 0), unless @split asks
+ * for the sides of a full one (the caller inserts behind them: its chain
+ * is full when all 8 went to its side).
+ */
 static unsigned long th_plan_evacuate(struct tophash_map *m,
 				      struct th_grow_plan *p, unsigned long i,
-				      unsigned long *n)
+				      unsigned long *n, bool split)
 {
 	struct th_shape sh = TH_SHAPE(m);
+	u8 *head = th_bucket(m, p->oldarr, i);
+	bool hash = !p->same_size && !p->shrink;
 	unsigned int j;
 	u8 *b;
 
 	n[0] = 0;
 	n[1] = 0;
-	for (b = th_bucket(m, p->oldarr, i); b; b = th_overflow(m, b))
+	if (hash && !th_overflow(m, head)) {
+		for (j = 0; j < TH_SLOTS; j++)
+			n[0] += !th_is_empty(head[j]);
+		if (n[0] < TH_SLOTS || !split)
+			return 0;
+		n[0] = 0;
+	}
+	for (b = head; b; b = th_overflow(m, b))
 		for (j = 0; j < TH_SLOTS; j++)
 			if (!th_is_empty(b[j]))
-				n[!p->same_size && !p->shrink &&
+				n[hash &&
 				  (th_hash_sh(m, sh, p->t, th_key(m, b, j)) &
 				   p->nold)]++;
 	return th_ovf_needed(n[0]) + th_ovf_needed(n[1]);
@@ -1615,7 +1631,7 @@ static unsigned long th_plan_count(struct tophash_map *m,
 {
 	unsigned long n[2];
 
-	th_plan_evacuate(m, p, i, n);
+	th_plan_evacuate(m, p, i, n, false);
 	return n[0] + n[1];
 }
 
@@ -1647,7 +1663,7 @@ static unsigned long th_plan_evac_one(struct tophash_map *m,
 	unsigned long n[2];
 
 	if (!p->shrink)
-		return th_plan_evacuate(m, p, i, n);
+		return th_plan_evacuate(m, p, i, n, false);
 	th_plan_chain_after(m, p, i & (p->nnew - 1), before, ULONG_MAX, &c);
 	return th_plan_append(&c, th_plan_count(m, p, i));
 }
@@ -1685,7 +1701,8 @@ static noinline void th_plan_grow_work(struct tophash_map *m,
 		if (p->shrink) {
 			p->novf += th_plan_evac_one(m, p, old, ULONG_MAX);
 		} else {
-			p->novf += th_plan_evacuate(m, p, old, n);
+			/* nins matters only as a multiple of 8 */
+			p->novf += th_plan_evacuate(m, p, old, n, insert);
 			nins = n[y];
 		}
 		fresh = true;
