@@ -41,7 +41,8 @@ bool tophash_finisher_paused;
 	defined(TH_WEAKEN_SLOT_ACQUIRE) || defined(TH_WEAKEN_EVAC_RELEASE) ||	\
 	defined(TH_WEAKEN_TABLE_PUBLISH) || defined(TH_WEAKEN_OVF_PUBLISH) ||	\
 	defined(TH_WEAKEN_SEQCOUNT) || defined(TH_WEAKEN_GRACE) ||		\
-	defined(TH_WEAKEN_SEED_ONCE) || defined(TH_WEAKEN_OVF_CUT))
+	defined(TH_WEAKEN_SEED_ONCE) || defined(TH_WEAKEN_OVF_CUT) ||		\
+	defined(TH_WEAKEN_SHRINK_DELETE_STRIPE))
 #error "TH_WEAKEN_* switches are for the userspace ordering checks only"
 #endif
 
@@ -2555,7 +2556,12 @@ static __always_inline int th_delete_shrinking(struct tophash_map *m,
 	b = th_chain_find(m, sh, head, key, th_top(hash), &i);
 	if (!b)
 		return -ENOENT;
+#ifdef TH_WEAKEN_SHRINK_DELETE_STRIPE
+	th_clear_slot(m, sh, hash & t->mask, b, i);
+#else
+	/* Pairs with th_lookup_chain()'s seqcount on this chain's own index. */
 	th_clear_slot(m, sh, bucket, b, i);
+#endif
 	th_mark_empty_rest(m, head, b, i);
 	m->count--;
 	if (trace_tophash_delete_enabled())

@@ -20,7 +20,8 @@ mkdir -p "$work" "$(dirname "$table")"
 
 switches=(NONE TH_WEAKEN_SLOT_RELEASE TH_WEAKEN_SLOT_ACQUIRE TH_WEAKEN_EVAC_RELEASE
 	  TH_WEAKEN_TABLE_PUBLISH TH_WEAKEN_OVF_PUBLISH TH_WEAKEN_SEQCOUNT
-	  TH_WEAKEN_GRACE TH_WEAKEN_SEED_ONCE TH_WEAKEN_OVF_CUT)
+	  TH_WEAKEN_GRACE TH_WEAKEN_SEED_ONCE TH_WEAKEN_OVF_CUT
+	  TH_WEAKEN_SHRINK_DELETE_STRIPE)
 declare -A pair=(
 	[NONE]="(nothing weakened)"
 	[TH_WEAKEN_SLOT_RELEASE]="new slot: tophash store-release -> reader acquire"
@@ -32,6 +33,7 @@ declare -A pair=(
 	[TH_WEAKEN_GRACE]="call_rcu() free after a grace period"
 	[TH_WEAKEN_SEED_ONCE]="seed halves WRITE_ONCE -> READ_ONCE"
 	[TH_WEAKEN_OVF_CUT]="mark, smp_wmb, cut link -> NULL link, smp_rmb, recheck"
+	[TH_WEAKEN_SHRINK_DELETE_STRIPE]="old-chain delete mid-shrink: seqcount of the old index"
 )
 
 cflags=(-g -std=gnu11 -Wall -Wextra -Werror -Wno-sign-compare
