@@ -41,23 +41,6 @@ static char *chain_at(int fd, uint32_t table, uint32_t bucket, char *s)
 	return s;
 }
 
-/* Raw tophash byte of @slot (counted along the chain), or -errno. */
-static int top_at(int fd, uint32_t table, uint32_t bucket, uint32_t slot)
-{
-	struct th_layout lo;
-	struct th_chain *c;
-	int r = th_layout_get(fd, &lo);
-
-	if (r)
-		return r;
-	c = th_layout_chain(&lo, table, bucket);
-	r = -ENOENT;
-	if (c && slot < c->depth * TOPHASH_BUCKET_SLOTS)
-		r = c->top[slot];
-	th_layout_free(&lo);
-	return r;
-}
-
 /* True when every slot of the drawn chain is an evacuation mark. */
 static bool all_evacuated(const char *s)
 {
@@ -122,7 +105,7 @@ TEST_F(IDENTITY, ninth_key_of_a_bucket_allocates_an_overflow_bucket)
 	ASSERT_EQ(0, th_put64(self->fd, k, ival(k)));
 	EXPECT_STREQ("########|#.......", chain_at(self->fd, NEW, 3, s))
 		TH_LOG("the 9th key belongs in slot 0 of a new overflow bucket");
-	EXPECT_EQ(0x90, top_at(self->fd, NEW, 3, 8));
+	EXPECT_EQ(0x90, th_layout_top(self->fd, NEW, 3, 8));
 	ASSERT_EQ(0, th_info(self->fd, &in));
 	EXPECT_EQ(1, in.noverflow);
 	EXPECT_EQ(9, in.count);
@@ -151,7 +134,7 @@ TEST_F(IDENTITY, tophash_is_the_top_byte_raised_above_the_slot_states)
 		ASSERT_EQ(0, th_put64(self->fd, th_ikey(9, tops[i], 1), i));
 	}
 	for (i = 0; i < 5; i++) {
-		EXPECT_EQ(want[i], top_at(self->fd, NEW, 9, i))
+		EXPECT_EQ(want[i], th_layout_top(self->fd, NEW, 9, i))
 			TH_LOG("top byte 0x%02x", tops[i]);
 	}
 	/* 0x00 and 0x05 share tophash 5: the key compare tells them apart */
@@ -187,7 +170,7 @@ TEST_F(IDENTITY, deleted_slot_becomes_emptyone_and_next_insert_reuses_it)
 	k = th_ikey(5, 0xa0, 7);
 	ASSERT_EQ(0, th_put64(self->fd, k, ival(k)));
 	EXPECT_STREQ("####....", chain_at(self->fd, NEW, 5, s));
-	EXPECT_EQ(0xa0, top_at(self->fd, NEW, 5, 1))
+	EXPECT_EQ(0xa0, th_layout_top(self->fd, NEW, 5, 1))
 		TH_LOG("the new key should take the emptyOne slot 1");
 	v = 0;
 	EXPECT_EQ(0, th_get64(self->fd, k, &v));
@@ -196,7 +179,7 @@ TEST_F(IDENTITY, deleted_slot_becomes_emptyone_and_next_insert_reuses_it)
 	/* the first emptyRest slot is next */
 	k = th_ikey(5, 0xa1, 8);
 	ASSERT_EQ(0, th_put64(self->fd, k, ival(k)));
-	EXPECT_EQ(0xa1, top_at(self->fd, NEW, 5, 4));
+	EXPECT_EQ(0xa1, th_layout_top(self->fd, NEW, 5, 4));
 
 	/* an existing key behind an emptyOne slot is updated in place */
 	ASSERT_EQ(0, th_del64(self->fd, th_ikey(5, 0xa0, 7)));
@@ -205,7 +188,7 @@ TEST_F(IDENTITY, deleted_slot_becomes_emptyone_and_next_insert_reuses_it)
 	ASSERT_EQ(0, th_put64(self->fd, k, 4242));
 	EXPECT_STREQ("#x###...", chain_at(self->fd, NEW, 5, s))
 		TH_LOG("an update must not move the key into the emptyOne slot");
-	EXPECT_EQ(0x63, top_at(self->fd, NEW, 5, 3));
+	EXPECT_EQ(0x63, th_layout_top(self->fd, NEW, 5, 3));
 	v = 0;
 	EXPECT_EQ(0, th_get64(self->fd, k, &v));
 	EXPECT_EQ(4242, v);

@@ -243,8 +243,13 @@ void th_chain_str_bars(const struct th_chain *c, char *s, size_t n)
 	th_chain_draw(c, s, n, 1);
 }
 
-int th_layout_chain_str(int fd, uint32_t table, uint32_t bucket, char *s,
-			size_t n)
+/*
+ * Fetch the layout, find chain (@table, @bucket) and read it with @fn;
+ * -ENOENT when there is no such chain, else what @fn returns.
+ */
+static int th_layout_with_chain(int fd, uint32_t table, uint32_t bucket,
+				int (*fn)(const struct th_chain *c, void *arg),
+				void *arg)
 {
 	struct th_layout lo;
 	struct th_chain *c;
@@ -253,8 +258,40 @@ int th_layout_chain_str(int fd, uint32_t table, uint32_t bucket, char *s,
 	if (r)
 		return r;
 	c = th_layout_chain(&lo, table, bucket);
-	if (c)
-		th_chain_str_bars(c, s, n);
+	r = c ? fn(c, arg) : -ENOENT;
 	th_layout_free(&lo);
-	return c ? 0 : -ENOENT;
+	return r;
+}
+
+struct th_str_arg {
+	char *s;
+	size_t n;
+};
+
+static int th_chain_str_cb(const struct th_chain *c, void *arg)
+{
+	struct th_str_arg *a = arg;
+
+	th_chain_str_bars(c, a->s, a->n);
+	return 0;
+}
+
+int th_layout_chain_str(int fd, uint32_t table, uint32_t bucket, char *s,
+			size_t n)
+{
+	struct th_str_arg a = { s, n };
+
+	return th_layout_with_chain(fd, table, bucket, th_chain_str_cb, &a);
+}
+
+static int th_chain_top_cb(const struct th_chain *c, void *arg)
+{
+	uint32_t slot = *(const uint32_t *)arg;
+
+	return slot < c->depth * TOPHASH_BUCKET_SLOTS ? c->top[slot] : -ENOENT;
+}
+
+int th_layout_top(int fd, uint32_t table, uint32_t bucket, uint32_t slot)
+{
+	return th_layout_with_chain(fd, table, bucket, th_chain_top_cb, &slot);
 }

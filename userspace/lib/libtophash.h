@@ -87,5 +87,11 @@ void th_chain_str_bars(const struct th_chain *c, char *s, size_t n);
  */
 int th_layout_chain_str(int fd, uint32_t table, uint32_t bucket, char *s,
 			size_t n);
+/*
+ * Fetch the layout and return the raw tophash byte of @slot, counted along
+ * the chain (slot 8 is the first overflow bucket's slot 0); -ENOENT when
+ * the map has no such chain or slot, or the layout's -errno.
+ */
+int th_layout_top(int fd, uint32_t table, uint32_t bucket, uint32_t slot);
 
 #endif /* LIBTOPHASH_H */
