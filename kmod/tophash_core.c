@@ -28,6 +28,22 @@
 #define CREATE_TRACE_POINTS
 #include "tophash_trace.h"
 
+/*
+ * trace_<event>_enabled() is a plain inline, and with the writers inlined
+ * for every key shape gcc emitted it out of line: tophash.ko had local
+ * functions trace_tophash_assign_enabled and trace_tophash_delete_enabled,
+ * a call on every insert and delete with the events off. This is its body,
+ * the event's static key (include/linux/tracepoint.h), inline at each site;
+ * the shim's bench build models the same key, its tests keep their switch.
+ */
+#if defined(__KERNEL__) && defined(TRACEPOINTS_ENABLED)
+#define th_trace_enabled(event)	static_key_false(&__tracepoint_##event.key)
+#elif defined(TH_SHIM_BENCH) && !defined(NOTRACE)
+#define th_trace_enabled(event)	th_static_key_false()
+#else
+#define th_trace_enabled(event)	trace_##event##_enabled()
+#endif
+
 atomic64_t tophash_live_bytes = ATOMIC64_INIT(0);
 /* Set (debugfs tophash/finisher_paused): the finisher takes no step. */
 bool tophash_finisher_paused;
@@ -1286,8 +1302,8 @@ static __always_inline u32 th_evac_copy(struct tophash_map *m,
 			d->i++;
 		}
 		/* Each event on its own: the drops need the notes too. */
-		if (trace_tophash_evacuate_enabled() ||
-		    trace_tophash_evacuate_drop_enabled())
+		if (th_trace_enabled(tophash_evacuate) ||
+		    th_trace_enabled(tophash_evacuate_drop))
 			*ndeleted += th_evac_note(m, t, oldbucket, b, depth, memo);
 	}
 	return depth;
@@ -1354,7 +1370,7 @@ static noinline void th_evac_trace(struct tophash_map *m,
 	u32 k;
 
 	/* Each event fires when it alone is enabled. */
-	if (trace_tophash_evacuate_drop_enabled()) {
+	if (th_trace_enabled(tophash_evacuate_drop)) {
 		for (k = 0; k < min_t(u32, depth, TH_EVAC_MEMO); k++)
 			if (memo[k].empty)
 				trace_tophash_evacuate_drop(m->id, t->oldgen,
@@ -1362,7 +1378,7 @@ static noinline void th_evac_trace(struct tophash_map *m,
 							    memo[k].empty,
 							    memo[k].deleted);
 	}
-	if (trace_tophash_evacuate_enabled())
+	if (th_trace_enabled(tophash_evacuate))
 		trace_tophash_evacuate(m->id, t->oldgen, t->gen, oldbucket,
 				       depth, n[0], n[1], ndeleted, depth - 1,
 				       m->nevacuate, t->same_size, ns);
@@ -1394,7 +1410,7 @@ static __always_inline int th_evacuate_sh(struct tophash_map *m,
 	if (th_evacuated(ob))
 		return 0;
 
-	if (trace_tophash_evacuate_enabled())
+	if (th_trace_enabled(tophash_evacuate))
 		t0 = ktime_get_ns();
 	th_evac_count(m, sh, t, ob, th_noldbuckets(t), n, memo);
 	err = th_evac_prealloc(m, sh,
@@ -1406,8 +1422,8 @@ static __always_inline int th_evacuate_sh(struct tophash_map *m,
 			     &ndeleted);
 	th_evac_mark_chain(m, sh, t, ob, memo);
 	th_evac_cut_chain(m, sh, ob);
-	if (trace_tophash_evacuate_enabled() ||
-	    trace_tophash_evacuate_drop_enabled())
+	if (th_trace_enabled(tophash_evacuate) ||
+	    th_trace_enabled(tophash_evacuate_drop))
 		th_evac_trace(m, t, oldbucket, depth, n, ndeleted, memo, t0);
 	return 0;
 }
@@ -1979,7 +1995,7 @@ again:
 			if (!th_key_equal(sh, th_key_sh(sh, b, i), key))
 				continue;
 			th_overwrite(m, bucket, th_val_sh(sh, b, i), val, sh.vs);
-			if (trace_tophash_assign_enabled())
+			if (th_trace_enabled(tophash_assign))
 				th_trace_assign(m, key, b, i,
 						TOPHASH_ASSIGN_UPDATE);
 			err = 0;
@@ -2038,7 +2054,7 @@ again:
 	memcpy(th_val_sh(sh, ins, ins_i), val, sh.vs);
 	th_publish_slot(ins, ins_i, top);
 	m->count++;
-	if (trace_tophash_assign_enabled())
+	if (th_trace_enabled(tophash_assign))
 		th_trace_assign(m, key, ins, ins_i, kind);
 	err = 0;
 out:
@@ -2564,7 +2580,7 @@ static __always_inline int th_delete_shrinking(struct tophash_map *m,
 #endif
 	th_mark_empty_rest(m, head, b, i);
 	m->count--;
-	if (trace_tophash_delete_enabled())
+	if (th_trace_enabled(tophash_delete))
 		trace_tophash_delete(m->id, gen, bucket,
 				     th_chain_depth(m, head, b), i, th_top(hash),
 				     th_empty_rest_made(m, head, b, i), 1,
@@ -2618,11 +2634,11 @@ static __always_inline int th_delete_sh(struct tophash_map *m,
 	 * disabled event keeps the count's decrement a single instruction.
 	 */
 	if (likely(--m->count)) {
-		if (trace_tophash_delete_enabled())
+		if (th_trace_enabled(tophash_delete))
 			th_trace_delete(m, key, b, i);
 		return 0;
 	}
-	if (trace_tophash_delete_enabled())
+	if (th_trace_enabled(tophash_delete))
 		th_trace_delete(m, key, b, i);
 	th_reseed(t);
 	return 0;
