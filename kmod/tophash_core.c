@@ -472,10 +472,18 @@ static inline bool th_over_load_factor(u64 count, u8 B)
 	       count > TH_LOAD_NUM * (th_nbuckets(B) / TH_LOAD_DEN);
 }
 
-/* Go's tooManyOverflowBuckets(): about as many overflow as regular buckets. */
+/*
+ * Go's tooManyOverflowBuckets(): as many overflow buckets as regular ones.
+ * Go writes it noverflow >= 2^min(B, 15) because its noverflow is a uint16:
+ * from B = 16 on, incrnoverflow() counts an overflow bucket with chance
+ * 2^-(B-15), so its threshold is met at 2^B overflow buckets on average. Our
+ * count is exact, so the same threshold is 2^B for every B: equal to Go's
+ * below B = 16, and its mean above. (A literal 2^15 at B = 20 would start a
+ * same-size growth, a pass over all 2^20 buckets, 32 times as often as Go.)
+ */
 static inline bool th_too_many_overflow(u64 noverflow, u8 B)
 {
-	return noverflow >= 1ULL << min_t(u8, B, 15);
+	return noverflow >= th_nbuckets(B);
 }
 
 /* Bucket arrays: kvmalloc warns above INT_MAX, so refuse those first. */

@@ -399,6 +399,53 @@ TEST_F(MAP, same_size_growth_sheds_overflow_buckets)
 	EXPECT_EQ(NULL, why) TH_LOG("%s", why);
 }
 
+/*
+ * From B = 16 on, Go's noverflow counts an overflow bucket with chance
+ * 2^-(B-15), so a same-size growth waits for 2^B of them on average; ours
+ * counts exactly and waits for 2^B too, not for the literal 2^15 of Go's
+ * uint16 counter (which would sweep all 2^16 buckets twice as often here).
+ */
+TEST_F(MAP, same_size_growth_waits_for_as_many_overflow_as_regular_buckets)
+{
+	/* A hint of 6.5 * 2^16 keys: B = 16, no doubling below it. */
+	struct tophash_map *m = self->m = tu_map_new(8, 8, TOPHASH_F_IDENTITY_HASH,
+						     13 << 15, 0, NULL);
+	unsigned long b, nb = 1UL << 16;
+	struct tophash_info in;
+	u64 i, v;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(16, tu_info(m).B);
+	/* Each bucket: 9 keys (one overflow bucket), then 8 of them deleted. */
+	for (b = 0; b < nb; b++) {
+		for (i = 0; i < 9; i++)
+			ASSERT_EQ(0, put(m, ik(b, 5 + i, i), i, TOPHASH_NOEXIST));
+		for (i = 0; i < 8; i++)
+			ASSERT_EQ(0, del(m, ik(b, 5 + i, i)));
+		if (b == nb / 2) {
+			in = tu_info(m);
+			EXPECT_EQ(nb / 2 + 1, in.noverflow);
+			EXPECT_EQ(0, in.flags & TOPHASH_INFO_GROWING)
+				TH_LOG("2^15 + 1 overflow buckets at B = 16 start no growth");
+		}
+	}
+	in = tu_info(m);
+	EXPECT_EQ(nb, in.noverflow);
+	EXPECT_EQ(nb, in.count);
+	EXPECT_EQ(0, in.flags & TOPHASH_INFO_GROWING)
+		TH_LOG("the insert that made overflow bucket 2^16 found 2^16 - 1");
+	/* noverflow >= 2^B: the next insert starts a same-size growth. */
+	ASSERT_EQ(0, put(m, ik(0, 200, 1), 1, TOPHASH_NOEXIST));
+	in = tu_info(m);
+	EXPECT_EQ(TOPHASH_INFO_GROWING | TOPHASH_INFO_SAME_SIZE | TOPHASH_INFO_IDENTITY,
+		  in.flags);
+	EXPECT_EQ(16, in.B);
+	for (b = 0; b < nb; b += 4093) {
+		ASSERT_EQ(0, get(m, ik(b, 5 + 8, 8), &v));
+		EXPECT_EQ(8, v);
+	}
+}
+
 /* Clear reclaims and resets; @m is as a fresh map of the same B after. */
 static void check_cleared(struct __test_metadata *_metadata, struct tophash_map *m,
 			  u32 B, u64 gen, const siphash_key_t *seed, u64 nkeys,
