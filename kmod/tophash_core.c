@@ -195,16 +195,35 @@ static inline u8 *th_val(const struct tophash_map *m, u8 *b, unsigned int i)
  */
 #define TH_PREFETCH_MAX	(4 * L1_CACHE_BYTES)
 
-static __always_inline void th_prefetch_bucket(struct th_shape sh, const u8 *b)
+/*
+ * @write: for a writer, which will store into the bucket: prefetchw() asks
+ * for the lines in exclusive state (x86's PREFETCHW), so the first store
+ * does not wait for a second trip to take ownership of a line it has read.
+ */
+static __always_inline void th_prefetch_line(const u8 *p, bool write)
+{
+	if (write)
+		prefetchw(p);
+	else
+		prefetch(p);
+}
+
+static __always_inline void th_prefetch_bucket_for(struct th_shape sh,
+						   const u8 *b, bool write)
 {
 	unsigned int off;
 
 	if (sh.size > TH_PREFETCH_MAX)
 		return;
 	for (off = 0; off < sh.size; off += L1_CACHE_BYTES)
-		prefetch(b + off);
+		th_prefetch_line(b + off, write);
 	/* The last line, when the bucket does not start on a line. */
-	prefetch(b + sh.size - 1);
+	th_prefetch_line(b + sh.size - 1, write);
+}
+
+static __always_inline void th_prefetch_bucket(struct th_shape sh, const u8 *b)
+{
+	th_prefetch_bucket_for(sh, b, false);
 }
 
 /*
@@ -297,6 +316,29 @@ static inline u64 th_tophash_word(const u8 *b)
 	return le64_to_cpu(READ_ONCE(*(const __le64 *)b));
 }
 
+/*
+ * Bytes of @w below @c (at most 0x80), loosely: the lowest selected byte
+ * is exact, and none is selected only when no byte is below @c; a borrow
+ * may also select a byte above the lowest. For the first such slot, and
+ * for whether there is one, at two operations fewer than th_bytes_eq().
+ */
+static inline u64 th_bytes_below(u64 w, u8 c)
+{
+	return (w - TH_BYTES(c)) & ~w & TH_HIGH;
+}
+
+/* Some byte of @w is emptyRest or emptyOne: the bucket has a free slot. */
+static inline bool th_has_empty(u64 w)
+{
+	return th_bytes_below(w, TOPHASH_EMPTY_ONE + 1);
+}
+
+/* Some byte of @w is emptyRest: nothing in use follows it in the chain. */
+static inline bool th_has_empty_rest(u64 w)
+{
+	return th_bytes_below(w, TOPHASH_EMPTY_REST + 1);
+}
+
 /* Slot of the lowest selected byte of a nonzero mask. */
 static inline unsigned int th_first_slot(u64 mask)
 {
@@ -340,7 +382,7 @@ static __always_inline u8 *th_next(const struct tophash_map *m,
 }
 
 /* A full slot becomes visible: its key and value were written first. */
-static inline void th_publish_slot(u8 *b, unsigned int i, u8 top)
+static __always_inline void th_publish_slot(u8 *b, unsigned int i, u8 top)
 {
 #ifdef TH_WEAKEN_SLOT_RELEASE
 	WRITE_ONCE(b[i], top);
@@ -376,7 +418,7 @@ static inline void th_set_B(struct tophash_table *t, u8 B)
 /* Buckets of @t's old array: 2^(B-1) doubling, 2^B same-size, 2^(B+1) shrink. */
 static inline unsigned long th_noldbuckets(const struct tophash_table *t)
 {
-	return th_nbuckets(t->same_size ? t->B : t->shrink ? t->B + 1 : t->B - 1);
+	return th_nbuckets(t->oldB);
 }
 
 /* TOPHASH_GROW_* of the evacuation @t runs. */
@@ -389,16 +431,19 @@ static inline u32 th_grow_kind(const struct tophash_table *t)
 /*
  * A writer's buckets for @hash: where the key is or goes in the current
  * array, and while @t grows, its chain in the old array (which the writer
- * reads, then evacuates), so that the two misses overlap.
+ * reads, then evacuates, marking its slots), so that the two misses
+ * overlap; both for writing.
  */
 static __always_inline void th_prefetch_buckets(struct th_shape sh,
 						const struct tophash_table *t,
 						u64 hash)
 {
-	th_prefetch_bucket(sh, th_bucket_sh(sh, t->buckets, hash & t->mask));
+	th_prefetch_bucket_for(sh, th_bucket_sh(sh, t->buckets, hash & t->mask),
+			       true);
 	if (t->oldbuckets)
-		th_prefetch_bucket(sh, th_bucket_sh(sh, t->oldbuckets,
-						    hash & (th_noldbuckets(t) - 1)));
+		th_prefetch_bucket_for(sh, th_bucket_sh(sh, t->oldbuckets,
+							hash & (th_noldbuckets(t) - 1)),
+				       true);
 }
 
 /* The hashes a create flag chooses instead; out of the fast paths' way. */
@@ -466,7 +511,7 @@ static void th_reseed(struct tophash_table *t)
 }
 
 /* Go's overLoadFactor(): more than 8 entries and above 6.5 per bucket. */
-static inline bool th_over_load_factor(u64 count, u8 B)
+static __always_inline bool th_over_load_factor(u64 count, u8 B)
 {
 	return count > TH_SLOTS &&
 	       count > TH_LOAD_NUM * (th_nbuckets(B) / TH_LOAD_DEN);
@@ -1012,7 +1057,7 @@ static __always_inline u8 *th_chain_find(struct tophash_map *m,
 				return b;
 		}
 		/* An emptyRest: nothing follows it in the chain. */
-		if (th_bytes_eq(w, TOPHASH_EMPTY_REST))
+		if (th_has_empty_rest(w))
 			return NULL;
 	}
 	return NULL;
@@ -1178,7 +1223,8 @@ static unsigned long th_evac_append_at(struct tophash_map *m,
 	u8 *b;
 
 	for (b = d->b; b; b = th_overflow(m, b)) {
-		rest = th_bytes_eq(th_tophash_word(b), TOPHASH_EMPTY_REST);
+		/* Only the first emptyRest is used: th_bytes_below() is exact there. */
+		rest = th_bytes_below(th_tophash_word(b), TOPHASH_EMPTY_REST + 1);
 		if (!free && rest) {
 			d->b = b;
 			d->i = th_first_slot(rest);
@@ -1566,8 +1612,8 @@ static unsigned long th_plan_advance(struct tophash_map *m,
 /*
  * Count old bucket @i's live entries by side into @n; its overflow needs.
  * Only a doubling splits by hash, and only a chain longer than its primary
- * bucket can need an overflow bucket on either side: a one-bucket chain's
- * entries are counted without hashing (all on side 0), unless @split asks
+ * bucket can need an overflow bucket on either side: a one-bucket chain
+ * needs neither hashing nor counting (@n is left 0, 0), unless @split asks
  * for the sides of a full one (the caller inserts behind them: its chain
  * is full when all 8 went to its side).
  */
@@ -1583,13 +1629,18 @@ static unsigned long th_plan_evacuate(struct tophash_map *m,
 
 	n[0] = 0;
 	n[1] = 0;
-	if (hash && !th_overflow(m, head)) {
-		for (j = 0; j < TH_SLOTS; j++)
-			n[0] += !th_is_empty(head[j]);
-		if (n[0] < TH_SLOTS || !split)
-			return 0;
-		n[0] = 0;
+	if (hash && !th_overflow(m, head) &&
+	    (!split || th_has_empty(th_tophash_word(head))))
+		return 0;
+#ifdef TH_EXP_BOUND
+	if (hash && th_overflow(m, head)) {
+		unsigned long k = 0;
+
+		for (b = th_overflow(m, head); b; b = th_overflow(m, b))
+			k++;
+		return k + split;
 	}
+#endif
 	for (b = head; b; b = th_overflow(m, b))
 		for (j = 0; j < TH_SLOTS; j++)
 			if (!th_is_empty(b[j]))
@@ -1909,6 +1960,7 @@ static int th_grow_start_kind(struct tophash_map *m, u32 kind)
 		return -ENOMEM;
 	nt->same_size = kind == TOPHASH_GROW_SAME_SIZE;
 	nt->shrink = kind == TOPHASH_GROW_SHRINK;
+	nt->oldB = t->B;
 	nt->seed = t->seed;
 	nt->oldbuckets = t->buckets;
 	nt->gen = ++m->generation;
@@ -2010,14 +2062,14 @@ again:
 			goto out;
 		}
 		/* The first empty slot of the chain takes a new key. */
-		empty = th_bytes_eq(w, TOPHASH_EMPTY_ONE) |
-			th_bytes_eq(w, TOPHASH_EMPTY_REST);
+		/* Only the first empty slot is used: exact in th_bytes_below(). */
+		empty = th_bytes_below(w, TOPHASH_EMPTY_ONE + 1);
 		if (empty && !ins) {
 			ins = b;
 			ins_i = th_first_slot(empty);
 		}
 		/* An emptyRest: nothing follows it in the chain. */
-		if (th_bytes_eq(w, TOPHASH_EMPTY_REST))
+		if (th_has_empty_rest(w))
 			break;
 	}
 

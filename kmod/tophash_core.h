@@ -63,6 +63,8 @@ enum th_fast {
  * @same_size: the growth in progress keeps B (overflow clean-up)
  * @shrink: the growth in progress halves B: @oldbuckets has 2^(@B+1)
  *	buckets, old buckets j and j + 2^@B both go to new bucket j
+ * @oldB: log2 of the number of buckets in @oldbuckets (@B - 1 doubling,
+ *	@B same-size, @B + 1 shrink), set with @oldbuckets
  * @bucket_size: bytes per bucket (copied from the map for the RCU callback)
  * @ovf_off: offset of the overflow pointer in a bucket
  * @gen: generation of @buckets: each bucket array a map allocates gets the
@@ -82,6 +84,7 @@ struct tophash_table {
 	u8 B;
 	bool same_size;
 	bool shrink;
+	u8 oldB;
 	u32 bucket_size;
 	u32 ovf_off;
 	u64 gen;

@@ -1709,6 +1709,43 @@ TEST(reader_pick_never_leaves_out_a_slot_it_must_look_at)
 	EXPECT_GT(n / 10, extra);
 }
 
+/*
+ * The writers' loose test for bytes below a state (th_bytes_below()): set
+ * exactly when some byte is below it, and its lowest selected byte is the
+ * first such slot (what an insert takes, where an append starts), for
+ * every word, borrows between bytes included.
+ */
+TEST(writer_first_empty_slot_is_exact_for_every_word)
+{
+	static const u8 vals[] = { 0, 1, 2, 3, 4, 5, 6, 0x7f, 0x80, 0x81, 0xfe, 0xff };
+	u64 rng = 9, n;
+	unsigned int i, c;
+
+	for (n = 0; n < 2000000; n++) {
+		u64 w = 0, got;
+		int first[3] = { -1, -1, -1 };
+
+		for (i = 0; i < TH_SLOTS; i++) {
+			u64 x = tu_rand(&rng);
+			u8 byte = x & 1 ? vals[(x >> 8) % sizeof(vals)] : (u8)(x >> 16);
+
+			w |= (u64)byte << (8 * i);
+			for (c = 1; c <= 2; c++)
+				if (byte < c && first[c] < 0)
+					first[c] = i;
+		}
+		for (c = 1; c <= 2; c++) {
+			got = th_bytes_below(w, c);
+			ASSERT_EQ(first[c] >= 0, got != 0) TH_LOG("word %016llx below %u", w, c);
+			if (got)
+				ASSERT_EQ(first[c], (int)th_first_slot(got))
+					TH_LOG("word %016llx below %u", w, c);
+		}
+		ASSERT_EQ(first[2] >= 0, th_has_empty(w));
+		ASSERT_EQ(first[1] >= 0, th_has_empty_rest(w));
+	}
+}
+
 /* ---- shrinking (TOPHASH_F_SHRINK) ---- */
 
 /* A map that shrinks, with threshold @pct (0: the default) and size hint @hint. */
