@@ -274,6 +274,8 @@ static __always_inline u64 th_mix_hash(const u8 *p, u32 len, u64 s0, u64 s1)
 	u32 left = len;
 
 	if (len > 16) {
+		/* Straight-line code for the fixed sizes (64 bytes: 3 rounds). */
+#pragma GCC unroll 4
 		do {
 			s = th_fold(th_le64(p) ^ TH_MIX_P1, th_le64(p + 8) ^ s);
 			p += 16;
