@@ -333,14 +333,14 @@ static inline u64 th_bytes_below(u64 w, u8 c)
 	return (w - TH_BYTES(c)) & ~w & TH_HIGH;
 }
 
-/* Some byte of @w is emptyRest or emptyOne: the bucket has a free slot. */
-static inline bool th_has_empty(u64 w)
+/* The empty slots (emptyRest, emptyOne) of @w, as th_bytes_below(). */
+static inline u64 th_empty_slots(u64 w)
 {
 	return th_bytes_below(w, TOPHASH_EMPTY_ONE + 1);
 }
 
-/* Some byte of @w is emptyRest: nothing in use follows it in the chain. */
-static inline bool th_has_empty_rest(u64 w)
+/* The emptyRest slots of @w, as th_bytes_below(): after one, nothing is in use. */
+static inline u64 th_rest_slots(u64 w)
 {
 	return th_bytes_below(w, TOPHASH_EMPTY_REST + 1);
 }
@@ -1063,7 +1063,7 @@ static __always_inline u8 *th_chain_find(struct tophash_map *m,
 				return b;
 		}
 		/* An emptyRest: nothing follows it in the chain. */
-		if (th_has_empty_rest(w))
+		if (th_rest_slots(w))
 			return NULL;
 	}
 	return NULL;
@@ -1229,8 +1229,8 @@ static unsigned long th_evac_append_at(struct tophash_map *m,
 	u8 *b;
 
 	for (b = d->b; b; b = th_overflow(m, b)) {
-		/* Only the first emptyRest is used: th_bytes_below() is exact there. */
-		rest = th_bytes_below(th_tophash_word(b), TOPHASH_EMPTY_REST + 1);
+		/* Only the first emptyRest is used: exact in th_rest_slots(). */
+		rest = th_rest_slots(th_tophash_word(b));
 		if (!free && rest) {
 			d->b = b;
 			d->i = th_first_slot(rest);
@@ -1636,17 +1636,8 @@ static unsigned long th_plan_evacuate(struct tophash_map *m,
 	n[0] = 0;
 	n[1] = 0;
 	if (hash && !th_overflow(m, head) &&
-	    (!split || th_has_empty(th_tophash_word(head))))
+	    (!split || th_empty_slots(th_tophash_word(head))))
 		return 0;
-#ifdef TH_EXP_BOUND
-	if (hash && th_overflow(m, head)) {
-		unsigned long k = 0;
-
-		for (b = th_overflow(m, head); b; b = th_overflow(m, b))
-			k++;
-		return k + split;
-	}
-#endif
 	for (b = head; b; b = th_overflow(m, b))
 		for (j = 0; j < TH_SLOTS; j++)
 			if (!th_is_empty(b[j]))
@@ -2068,14 +2059,14 @@ again:
 			goto out;
 		}
 		/* The first empty slot of the chain takes a new key. */
-		/* Only the first empty slot is used: exact in th_bytes_below(). */
-		empty = th_bytes_below(w, TOPHASH_EMPTY_ONE + 1);
+		/* Only the first empty slot is used: exact in th_empty_slots(). */
+		empty = th_empty_slots(w);
 		if (empty && !ins) {
 			ins = b;
 			ins_i = th_first_slot(empty);
 		}
 		/* An emptyRest: nothing follows it in the chain. */
-		if (th_has_empty_rest(w))
+		if (th_rest_slots(w))
 			break;
 	}
 

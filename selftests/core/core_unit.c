@@ -1741,8 +1741,12 @@ TEST(writer_first_empty_slot_is_exact_for_every_word)
 				ASSERT_EQ(first[c], (int)th_first_slot(got))
 					TH_LOG("word %016llx below %u", w, c);
 		}
-		ASSERT_EQ(first[2] >= 0, th_has_empty(w));
-		ASSERT_EQ(first[1] >= 0, th_has_empty_rest(w));
+		ASSERT_EQ(first[2] >= 0, th_empty_slots(w) != 0);
+		ASSERT_EQ(first[1] >= 0, th_rest_slots(w) != 0);
+		if (first[2] >= 0)
+			ASSERT_EQ(first[2], (int)th_first_slot(th_empty_slots(w)));
+		if (first[1] >= 0)
+			ASSERT_EQ(first[1], (int)th_first_slot(th_rest_slots(w)));
 	}
 }
 
